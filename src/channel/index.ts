@@ -1,0 +1,40 @@
+/** The channel layer: topic parsing, options, SSIDs and the subscription trie. */
+
+export { hashLevel, WellKnownHash } from './hash.js';
+export {
+  ChannelKind,
+  channelWithOptions,
+  normalizeSubscribeTopic,
+  parseChannel,
+  type ParsedChannel,
+} from './parse.js';
+export {
+  EMPTY_OPTIONS,
+  isMeDisabled,
+  messageTtl,
+  parseOptions,
+  replayLimit,
+  RETAINED_TTL,
+  timeWindow,
+  TimeRange,
+  type ChannelOptions,
+} from './options.js';
+export {
+  isShareSsid,
+  presenceSsid,
+  shareSsid,
+  ssidContract,
+  ssidEquals,
+  ssidKey,
+  ssidOf,
+  type Ssid,
+} from './ssid.js';
+export {
+  EMPTY_MATCH,
+  forEachRecipient,
+  MatchResult,
+  pickShareMember,
+  type Identified,
+  type Match,
+} from './match.js';
+export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions } from './trie.js';
