@@ -23,20 +23,15 @@ export function hashLevel(input: string | Uint8Array): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  let k = 0;
-  switch (length & 3) {
-    case 3:
-      k ^= data[blocks + 2] << 16;
-    // falls through
-    case 2:
-      k ^= data[blocks + 1] << 8;
-    // falls through
-    case 1:
-      k ^= data[blocks];
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, C2);
-      h ^= k;
+  const tail = length & 3;
+  if (tail > 0) {
+    let k = data[blocks];
+    if (tail > 1) k ^= data[blocks + 1] << 8;
+    if (tail > 2) k ^= data[blocks + 2] << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
   }
   h ^= length;
   h ^= h >>> 16;

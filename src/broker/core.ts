@@ -1,0 +1,12 @@
+import type { PubSub } from '../services/pubsub/pubsub.js';
+import type { RequestRouter } from './requests.js';
+import type { ClientSession } from './session.js';
+
+/** The parts of the broker a client session calls into. */
+export interface BrokerCore {
+  readonly pubsub: PubSub;
+  readonly requests: RequestRouter;
+  readonly limits: { readonly messageSize: number };
+  sessionConnected(session: ClientSession): void;
+  sessionClosed(session: ClientSession): void;
+}

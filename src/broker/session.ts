@@ -1,0 +1,150 @@
+import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
+import { ChannelKind, normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
+import { EmitterError, Errors } from '../errors.js';
+import { encodePublish, type MqttConnection } from '../mqtt/index.js';
+import type { Session, SessionSubscription } from '../services/session.js';
+import { newConnectionId } from './connection-id.js';
+import type { BrokerCore } from './core.js';
+
+const ERROR_TOPIC = 'emitter/error/';
+const SUBACK_FAILURE = 0x80;
+
+/** One client connection: turns its MQTT packets into service calls and errors into replies. */
+export class ClientSession implements Session {
+  readonly id = newConnectionId();
+  readonly subscriptions = new Map<string, SessionSubscription>();
+  readonly links = new Map<string, string>();
+  username = '';
+  clientId = '';
+  private closed = false;
+  private will: { topic: string; payload: Buffer } | undefined;
+  // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
+  private readonly pendingQos2 = new Set<number>();
+
+  constructor(
+    readonly connection: MqttConnection,
+    private readonly core: BrokerCore,
+  ) {
+    connection.on('connect', (packet) => this.onConnect(packet));
+    connection.on('publish', (packet) => this.onPublish(packet));
+    connection.on('subscribe', (packet) => this.onSubscribe(packet));
+    connection.on('unsubscribe', (packet) => this.onUnsubscribe(packet));
+    connection.on('pubrel', (packet) => this.onPubrel(packet.messageId ?? 0));
+    connection.on('pingreq', () => connection.pingresp());
+    connection.on('disconnect', () => {
+      // A clean DISCONNECT discards the last will (MQTT 3.1.1; Emitter publishes it anyway).
+      this.will = undefined;
+      connection.end();
+    });
+    connection.on('close', () => this.onClose());
+  }
+
+  /** Writes an encoded PUBLISH to this client. */
+  deliver(packet: Buffer): void {
+    if (!this.closed) this.connection.writeEncoded(packet);
+  }
+
+  /** Sends a JSON reply to this client only. */
+  sendJson(topic: string, body: object): void {
+    this.deliver(encodePublish({ topic, payload: Buffer.from(JSON.stringify(body)) }));
+  }
+
+  private sendError(error: EmitterError, req?: number): void {
+    this.sendJson(ERROR_TOPIC, error.toJSON(req));
+  }
+
+  private onConnect(packet: IConnectPacket): void {
+    if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
+      this.connection.connack({ returnCode: 1, sessionPresent: false });
+      this.connection.end();
+      return;
+    }
+    this.username = packet.username ?? '';
+    this.clientId = packet.clientId ?? '';
+    if (packet.will) {
+      const { topic, payload } = packet.will;
+      this.will = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload };
+    }
+    this.connection.connack({ returnCode: 0, sessionPresent: false });
+    this.core.sessionConnected(this);
+  }
+
+  private onPublish(packet: IPublishPacket): void {
+    const req = packet.qos > 0 ? packet.messageId : undefined;
+    if (packet.qos === 2 && packet.messageId !== undefined) {
+      const duplicate = this.pendingQos2.has(packet.messageId);
+      this.pendingQos2.add(packet.messageId);
+      this.connection.pubrec({ messageId: packet.messageId });
+      if (duplicate) return;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // Acknowledge before any error caused by the same packet: the Go SDK can stall otherwise.
+    const error = this.processPublish(packet.topic, payload, req);
+    if (packet.qos === 1 && packet.messageId !== undefined)
+      this.connection.puback({ messageId: packet.messageId });
+    if (error) this.sendError(error, req);
+  }
+
+  private processPublish(topic: string, payload: Buffer, req: number | undefined): EmitterError | undefined {
+    // A 1-2 character topic is a link alias set up through `emitter/link/`.
+    const expanded = topic.length <= 2 ? this.links.get(topic) : topic;
+    if (expanded === undefined) return Errors.BadRequest;
+    const channel = parseChannel(expanded);
+    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+    if (channel.key === 'emitter') {
+      if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
+      void this.core.requests.handle(this, channel, payload, req);
+      return undefined;
+    }
+    if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;
+    return this.core.pubsub.publish(this, channel, payload);
+  }
+
+  private onPubrel(messageId: number): void {
+    this.pendingQos2.delete(messageId);
+    this.connection.pubcomp({ messageId });
+  }
+
+  private onSubscribe(packet: ISubscribePacket): void {
+    const granted: number[] = [];
+    const errors: EmitterError[] = [];
+    for (const { topic, qos } of packet.subscriptions) {
+      const channel = parseChannel(normalizeSubscribeTopic(topic));
+      const result = this.core.pubsub.subscribe(this, channel);
+      if (result instanceof EmitterError) {
+        granted.push(SUBACK_FAILURE);
+        errors.push(result);
+      } else {
+        // Deliveries are QoS 0 for now; grant what the client can rely on.
+        granted.push(Math.min(qos, 0));
+      }
+    }
+    this.connection.suback({ messageId: packet.messageId, granted });
+    for (const error of errors) this.sendError(error, packet.messageId);
+  }
+
+  private onUnsubscribe(packet: IUnsubscribePacket): void {
+    const errors: EmitterError[] = [];
+    for (const topic of packet.unsubscriptions) {
+      const error = this.core.pubsub.unsubscribe(this, parseChannel(normalizeSubscribeTopic(topic)));
+      if (error) errors.push(error);
+    }
+    this.connection.unsuback({ messageId: packet.messageId });
+    for (const error of errors) this.sendError(error, packet.messageId);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.pubsub.unsubscribeAll(this);
+    this.core.sessionClosed(this);
+    const will = this.will;
+    // The will is a publish by this client: same key checks; silently dropped when they fail.
+    if (will && will.payload.length <= this.core.limits.messageSize) {
+      const channel = parseChannel(will.topic);
+      if (channel.kind === ChannelKind.Static && channel.key !== 'emitter') {
+        this.core.pubsub.publish(undefined, channel, will.payload);
+      }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { Broker, type BrokerOptions } from '../broker/broker.js';
+import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
+import { EmitterError } from '../errors.js';
+import { createHttpHandler } from '../http/handler.js';
+import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
+import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
+import { VERSION } from './version.js';
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const processOutput: CliOutput = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Runs the `emitter` command; resolves with the exit code (serve resolves once the broker has stopped). */
+export async function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  output = processOutput,
+): Promise<number> {
+  let command: CliCommand;
+  try {
+    command = parseArguments(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    output.err(`emitter: ${error.message}`);
+    output.err('Run "emitter --help" for usage.');
+    return 2;
+  }
+  try {
+    switch (command.command) {
+      case 'help':
+        output.out(USAGE[command.topic]);
+        return 0;
+      case 'version':
+        output.out(`emitter-ts ${VERSION}`);
+        return 0;
+      case 'license': {
+        const { license } = generateLicense();
+        output.out(`license: ${license.toString()}`);
+        output.out(`secret:  ${license.newMasterKey()}`);
+        return 0;
+      }
+      case 'keygen':
+        return keygen(command, env, output);
+      case 'serve':
+        return await serve(command.configPath, env, output);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      output.err(`emitter: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function keygen(
+  command: Extract<CliCommand, { command: 'keygen' }>,
+  env: NodeJS.ProcessEnv,
+  output: CliOutput,
+): number {
+  const config = loadConfig({
+    path: command.configPath,
+    explicitPath: command.configPath !== undefined,
+    env,
+  });
+  if (!config.license) {
+    output.err(
+      'emitter: keygen needs the licence the secret belongs to: set EMITTER_LICENSE or "license" in the config',
+    );
+    return 1;
+  }
+  const authority = new KeyAuthority(readLicense(config.license));
+  const created = authority.createKey({
+    secret: command.secret,
+    channel: command.channel,
+    type: command.type,
+    ttl: command.ttl,
+  });
+  if (created instanceof EmitterError) {
+    output.err(`emitter: keygen failed (${created.status}): ${created.message}`);
+    return 1;
+  }
+  output.out(`channel: ${created.channel}`);
+  output.out(`key:     ${created.key}`);
+  return 0;
+}
+
+async function serve(
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  output: CliOutput,
+): Promise<number> {
+  const config = loadConfig({ path: configPath, explicitPath: configPath !== undefined, env });
+  const logger = pino({ level: config.logging.level, base: undefined });
+  const license = resolveLicense(config, output);
+  let stopping = false;
+  const broker = new Broker(brokerOptions(config, license, logger, () => !stopping));
+  await broker.listen();
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'received signal, shutting down');
+      broker.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('stopped');
+  return 0;
+}
+
+// First start without a licence: say so, make one, print it and the secret, and keep serving.
+function resolveLicense(config: Config, output: CliOutput): License {
+  if (config.license) return readLicense(config.license);
+  const { license } = generateLicense();
+  output.out(
+    "[service] unable to find a license, make sure 'license' value is set in the config file or EMITTER_LICENSE environment variable",
+  );
+  output.out(`[service] generated new license: ${license.toString()}`);
+  output.out(`[service] generated new secret key: ${license.newMasterKey()}`);
+  return license;
+}
+
+function readLicense(text: string): License {
+  try {
+    return parseLicense(text);
+  } catch (error) {
+    throw new ConfigError(`license: ${(error as Error).message}`);
+  }
+}
+
+function brokerOptions(
+  config: Config,
+  license: License,
+  logger: Logger,
+  healthy: () => boolean,
+): BrokerOptions {
+  const listen = parseListenAddress(config.listen, 8080);
+  const startedAt = Date.now();
+  const httpHandler = createHttpHandler({
+    healthy,
+    status: () => ({ uptime: Math.round((Date.now() - startedAt) / 1000) }),
+  });
+  return {
+    license,
+    listen,
+    tls: tlsOptions(config),
+    matcher: config.matcher === 'mqtt' ? 'mqtt' : 'emitter',
+    limits: { messageSize: config.limit.messageSize },
+    logger,
+    httpHandler,
+  };
+}
+
+// A certificate and key are PEM text (starting with ---) or file paths, as in Emitter's config.
+function tlsOptions(config: Config): BrokerOptions['tls'] {
+  const { certificate, private: privateKey, listen } = config.tls;
+  if (!certificate || !privateKey) return undefined;
+  const pem = (value: string, field: string): string => {
+    if (value.startsWith('---')) return value;
+    try {
+      return readFileSync(value, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`tls.${field}: cannot read ${value}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    ...parseListenAddress(listen, 443),
+    cert: pem(certificate, 'certificate'),
+    key: pem(privateKey, 'private'),
+  };
+}

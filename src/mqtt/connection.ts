@@ -1,0 +1,279 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import mqttPacket, {
+  type IConnackPacket,
+  type IConnectPacket,
+  type IPacket,
+  type IPubackPacket,
+  type IPubcompPacket,
+  type IPublishPacket,
+  type IPubrecPacket,
+  type IPubrelPacket,
+  type ISubackPacket,
+  type ISubscribePacket,
+  type IUnsubackPacket,
+  type IUnsubscribePacket,
+  type Packet,
+} from 'mqtt-packet';
+import { MqttErrorCode, MqttProtocolError } from './errors.js';
+import { readFixedHeader } from './framing.js';
+
+/** Limits and timers of one connection. */
+export interface MqttConnectionOptions {
+  /** Largest remaining length accepted; a bigger packet closes the connection before its body is read. */
+  readonly maxPacketSize?: number;
+  /** Milliseconds a new socket has to send CONNECT (default 30000; 0 disables). */
+  readonly connectTimeout?: number;
+}
+
+/** Events of a connection: one per packet type, plus `error` (protocol violation) and `close`. */
+export interface MqttConnectionEvents {
+  connect: [packet: IConnectPacket];
+  publish: [packet: IPublishPacket];
+  puback: [packet: IPubackPacket];
+  pubrec: [packet: IPubrecPacket];
+  pubrel: [packet: IPubrelPacket];
+  pubcomp: [packet: IPubcompPacket];
+  subscribe: [packet: ISubscribePacket];
+  unsubscribe: [packet: IUnsubscribePacket];
+  pingreq: [packet: IPacket];
+  disconnect: [packet: IPacket];
+  error: [error: MqttProtocolError];
+  close: [];
+}
+
+const DEFAULT_MAX_PACKET_SIZE = 268435455;
+const DEFAULT_CONNECT_TIMEOUT = 30000;
+const CONNECT_TYPE = 1;
+
+/** One MQTT connection over any duplex byte stream: packets in as events, one send method per packet type. */
+export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
+  /** The protocol level from CONNECT (3 for MQTT 3.1, 4 for 3.1.1, 5). */
+  protocolVersion = 4;
+  bytesReceived = 0;
+  bytesSent = 0;
+  private readonly parser = mqttPacket.parser();
+  private readonly maxPacketSize: number;
+  private pending: Buffer | undefined;
+  private connected = false;
+  private closed = false;
+  private corked = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly stream: Duplex,
+    options: MqttConnectionOptions = {},
+    /** The peer address, for logs. */
+    readonly remoteAddress = '',
+  ) {
+    super();
+    this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.parser.on('packet', (packet: Packet) => this.dispatch(packet));
+    this.parser.on('error', (error: Error) => this.violation(MqttErrorCode.Malformed, error.message));
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', () => this.destroy());
+    stream.on('end', () => this.destroy());
+    stream.on('close', () => this.onClose());
+    const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    if (connectTimeout > 0) {
+      this.timer = setTimeout(
+        () => this.violation(MqttErrorCode.ConnectTimeout, 'no CONNECT received in time'),
+        connectTimeout,
+      );
+      this.timer.unref();
+    }
+  }
+
+  /** Bytes written but not yet flushed to the peer: a slow consumer's backlog. */
+  get writableLength(): number {
+    return this.stream.writableLength;
+  }
+
+  /** True until the connection is closed. */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Sends CONNACK. */
+  connack(packet: Omit<IConnackPacket, 'cmd'>): void {
+    this.send({ cmd: 'connack', ...packet });
+  }
+  /** Sends a PUBLISH. */
+  publish(packet: Omit<IPublishPacket, 'cmd'>): void {
+    this.send({ cmd: 'publish', ...packet });
+  }
+  /** Sends PUBACK. */
+  puback(packet: { messageId: number }): void {
+    this.send({ cmd: 'puback', messageId: packet.messageId });
+  }
+  /** Sends PUBREC. */
+  pubrec(packet: { messageId: number }): void {
+    this.send({ cmd: 'pubrec', messageId: packet.messageId });
+  }
+  /** Sends PUBREL. */
+  pubrel(packet: { messageId: number }): void {
+    this.send({ cmd: 'pubrel', messageId: packet.messageId });
+  }
+  /** Sends PUBCOMP. */
+  pubcomp(packet: { messageId: number }): void {
+    this.send({ cmd: 'pubcomp', messageId: packet.messageId });
+  }
+  /** Sends SUBACK. */
+  suback(packet: Omit<ISubackPacket, 'cmd'>): void {
+    this.send({ cmd: 'suback', ...packet });
+  }
+  /** Sends UNSUBACK. */
+  unsuback(packet: { messageId?: number; granted?: number[] }): void {
+    const unsuback: IUnsubackPacket = {
+      cmd: 'unsuback',
+      messageId: packet.messageId,
+      granted: packet.granted ?? [],
+    };
+    this.send(unsuback);
+  }
+  /** Sends PINGRESP. */
+  pingresp(): void {
+    this.send({ cmd: 'pingresp' });
+  }
+
+  /** Writes an already-encoded packet; writes within one event-loop turn are gathered into one syscall. */
+  writeEncoded(packet: Buffer): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(uncork, this);
+    }
+    this.bytesSent += packet.length;
+    this.stream.write(packet);
+  }
+
+  /** Flushes and closes the stream. */
+  end(): void {
+    if (this.closed) return;
+    this.stream.end();
+    // A peer that never reads must not keep a half-closed socket forever.
+    setTimeout(() => this.destroy(), 5000).unref();
+  }
+
+  /** Closes at once. */
+  destroy(): void {
+    this.stream.destroy();
+    this.onClose();
+  }
+
+  /** @internal flushes gathered writes. */
+  flush(): void {
+    this.corked = false;
+    this.stream.uncork();
+  }
+
+  private send(packet: Packet): void {
+    this.writeEncoded(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesReceived += chunk.length;
+    if (this.connected && this.timer) this.timer.refresh();
+    let buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let offset = 0;
+    while (offset < buffer.length && !this.closed) {
+      const header = readFixedHeader(buffer, offset);
+      if (header === -1)
+        return this.violation(MqttErrorCode.Malformed, 'remaining length longer than 4 bytes');
+      if (header === undefined) break;
+      if (header.remainingLength > this.maxPacketSize) {
+        return this.violation(
+          MqttErrorCode.PacketTooLarge,
+          `packet of ${header.remainingLength} bytes is too large`,
+        );
+      }
+      if (!this.connected && header.type !== CONNECT_TYPE) {
+        return this.violation(MqttErrorCode.FirstPacket, 'the first packet must be CONNECT');
+      }
+      const end = offset + header.headerLength + header.remainingLength;
+      if (end > buffer.length) break;
+      this.parser.parse(buffer.subarray(offset, end));
+      offset = end;
+    }
+    if (offset < buffer.length && !this.closed) {
+      buffer = buffer.subarray(offset);
+      this.pending = buffer;
+    }
+  }
+
+  private dispatch(packet: Packet): void {
+    if (this.closed) return;
+    switch (packet.cmd) {
+      case 'connect':
+        if (this.connected) return this.violation(MqttErrorCode.SecondConnect, 'a second CONNECT');
+        this.connected = true;
+        this.protocolVersion = packet.protocolVersion ?? 4;
+        this.startKeepalive(packet.keepalive ?? 0);
+        this.emit('connect', packet);
+        return;
+      case 'publish':
+        this.emit('publish', packet);
+        return;
+      case 'puback':
+        this.emit('puback', packet);
+        return;
+      case 'pubrec':
+        this.emit('pubrec', packet);
+        return;
+      case 'pubrel':
+        this.emit('pubrel', packet);
+        return;
+      case 'pubcomp':
+        this.emit('pubcomp', packet);
+        return;
+      case 'subscribe':
+        this.emit('subscribe', packet);
+        return;
+      case 'unsubscribe':
+        this.emit('unsubscribe', packet);
+        return;
+      case 'pingreq':
+        this.emit('pingreq', packet);
+        return;
+      case 'disconnect':
+        this.emit('disconnect', packet);
+        return;
+      default:
+        // Server-to-client packet types (CONNACK, SUBACK, ...) from a client are ignored, as Emitter does.
+        return;
+    }
+  }
+
+  // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
+  private startKeepalive(keepalive: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (keepalive <= 0) return;
+    this.timer = setTimeout(
+      () => this.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${keepalive * 1.5} s`),
+      keepalive * 1500,
+    );
+    this.timer.unref();
+  }
+
+  private violation(code: MqttErrorCode, message: string): void {
+    if (this.closed) return;
+    if (this.listenerCount('error') > 0) this.emit('error', new MqttProtocolError(code, message));
+    this.destroy();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.emit('close');
+  }
+}
+
+function uncork(connection: MqttConnection): void {
+  connection.flush();
+}

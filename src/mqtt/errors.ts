@@ -1,0 +1,22 @@
+/** Stable codes for the protocol violations that close a connection. */
+export const MqttErrorCode = {
+  PacketTooLarge: 'MQTT_ERR_PACKET_TOO_LARGE',
+  Malformed: 'MQTT_ERR_MALFORMED',
+  FirstPacket: 'MQTT_ERR_FIRST_PACKET',
+  SecondConnect: 'MQTT_ERR_SECOND_CONNECT',
+  KeepaliveTimeout: 'MQTT_ERR_KEEPALIVE_TIMEOUT',
+  ConnectTimeout: 'MQTT_ERR_CONNECT_TIMEOUT',
+} as const;
+
+export type MqttErrorCode = (typeof MqttErrorCode)[keyof typeof MqttErrorCode];
+
+/** A protocol violation by the peer; the connection is closed after it is emitted. */
+export class MqttProtocolError extends Error {
+  override readonly name = 'MqttProtocolError';
+  constructor(
+    readonly code: MqttErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,18 @@
+export { MqttConnection, type MqttConnectionEvents, type MqttConnectionOptions } from './connection.js';
+export { encodePublish, type OutgoingPublish } from './encode.js';
+export { MqttErrorCode, MqttProtocolError } from './errors.js';
+export { readFixedHeader, type FixedHeader } from './framing.js';
+export {
+  createSecureServer,
+  createServer,
+  MqttSecureServer,
+  MqttServer,
+  type ClientListener,
+} from './server.js';
+export { selectSubprotocol, webSocketStream } from './transport/websocket.js';
+export {
+  listenSharedPort,
+  type SharedPortOptions,
+  type SharedPortServer,
+  type Transport,
+} from './transport/shared-port.js';

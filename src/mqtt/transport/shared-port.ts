@@ -1,0 +1,114 @@
+import http, { type RequestListener } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { WebSocketServer } from 'ws';
+import { MqttConnection, type MqttConnectionOptions } from '../connection.js';
+import { selectSubprotocol, webSocketStream } from './websocket.js';
+
+/** How a connection reached us. */
+export type Transport = 'tcp' | 'ws' | 'tls' | 'wss';
+
+/** Options of a listener serving MQTT, MQTT over WebSocket and HTTP on one port. */
+export interface SharedPortOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Serve everything inside TLS with this certificate and key. */
+  readonly tls?: tls.TlsOptions;
+  readonly connection?: MqttConnectionOptions;
+  readonly onConnection: (connection: MqttConnection, info: { transport: Transport }) => void;
+  /** Plain HTTP requests (anything that is not a WebSocket upgrade); default 404. */
+  readonly onRequest?: RequestListener;
+  /** Milliseconds to wait for the first bytes that tell the protocol (default 30000). */
+  readonly sniffTimeout?: number;
+}
+
+/** A running shared-port listener. */
+export interface SharedPortServer {
+  address(): AddressInfo;
+  /** Number of open sockets. */
+  readonly connections: number;
+  /** Stops accepting and closes every socket. */
+  close(): Promise<void>;
+}
+
+// An HTTP request starts with an upper-case method name; an MQTT stream starts with a packet type byte.
+function looksLikeHttp(byte: number): boolean {
+  return byte >= 0x41 && byte <= 0x5a;
+}
+
+const notFound: RequestListener = (_request, response) => {
+  response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+  response.end('not found\n');
+};
+
+/** Listens on one port for MQTT over TCP, MQTT over WebSocket (any path) and HTTP, optionally inside TLS. */
+export async function listenSharedPort(options: SharedPortOptions): Promise<SharedPortServer> {
+  const secure = options.tls !== undefined;
+  const sockets = new Set<net.Socket>();
+  const sniffTimeout = options.sniffTimeout ?? 30000;
+  const httpServer = http.createServer(options.onRequest ?? notFound);
+  httpServer.keepAliveTimeout = 5000;
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: (options.connection?.maxPacketSize ?? 1 << 20) + 16,
+    handleProtocols: (offered) => selectSubprotocol(offered),
+  });
+  httpServer.on('upgrade', (request, socket, head) => {
+    if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const stream = webSocketStream(ws);
+      const address = request.socket.remoteAddress ?? '';
+      options.onConnection(new MqttConnection(stream, options.connection, address), {
+        transport: secure ? 'wss' : 'ws',
+      });
+    });
+  });
+
+  const route = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    socket.setTimeout(sniffTimeout, () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(first);
+      if (looksLikeHttp(first[0])) {
+        httpServer.emit('connection', socket);
+      } else {
+        const connection = new MqttConnection(socket, options.connection, socket.remoteAddress ?? '');
+        options.onConnection(connection, { transport: secure ? 'tls' : 'tcp' });
+      }
+      socket.resume();
+    });
+  };
+
+  const server = secure ? tls.createServer(options.tls ?? {}, route) : net.createServer(route);
+  if (secure) server.on('tlsClientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    address: () => server.address() as AddressInfo,
+    get connections() {
+      return sockets.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        wss.close();
+        httpServer.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

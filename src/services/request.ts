@@ -1,0 +1,34 @@
+import type { EmitterError } from '../errors.js';
+import type { Session } from './session.js';
+
+/** An error reply that must carry extra fields (presence errors keep `channel` for the Python SDK). */
+export class RequestFailure {
+  constructor(
+    readonly error: EmitterError,
+    readonly fields: Record<string, unknown>,
+  ) {}
+}
+
+/** What a built-in request handler returns: the success body, or the error to answer with. */
+export type RequestResult = Record<string, unknown> | EmitterError | RequestFailure;
+
+/** A built-in `emitter/<name>/` request handler (keygen, me, presence, link, ...). */
+export interface RequestHandler {
+  /** The request name, the single channel level after `emitter/`. */
+  readonly name: string;
+  /** Handles one request; the broker adds `req` and sends the reply on the request topic. */
+  handle(session: Session, payload: Buffer): RequestResult | Promise<RequestResult>;
+}
+
+/** Parses a JSON request body into an object, or undefined when it is not a JSON object. */
+export function parseJsonObject(payload: Buffer): Record<string, unknown> | undefined {
+  if (payload.length === 0) return undefined;
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import type { Ssid } from '../channel/index.js';
+
+/** Anything a message can be delivered to: a client connection here, a peer node later. */
+export interface Subscriber {
+  /** Unique id: Emitter's 26-character connection id for clients. */
+  readonly id: string;
+  /** Writes an already-encoded MQTT PUBLISH packet; the same buffer goes to every recipient. */
+  deliver(packet: Buffer): void;
+}
+
+/** One subscription held by a session, keyed by its SSID. */
+export interface SessionSubscription {
+  readonly ssid: Ssid;
+  /** The channel as subscribed, without key or options (`a/b/`, `$share/g/a/`). */
+  readonly channel: string;
+}
+
+/** A client connection as the services see it: identity, its subscriptions and links. */
+export interface Session extends Subscriber {
+  /** The MQTT username from CONNECT, '' when none (shown in presence). */
+  readonly username: string;
+  /** The MQTT client id from CONNECT. */
+  readonly clientId: string;
+  /** Subscriptions by `ssidKey`; the pubsub service keeps it in step with the trie. */
+  readonly subscriptions: Map<string, SessionSubscription>;
+  /** Link name (1-2 characters) to the full topic it stands for (`KEY/chan/?opts`). */
+  readonly links: Map<string, string>;
+  /** Sends a JSON reply on a topic to this session only. */
+  sendJson(topic: string, body: object): void;
+}
