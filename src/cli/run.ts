@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
 import { EmitterError } from '../errors.js';
-import { createHttpHandler } from '../http/handler.js';
+import { createHttpHandler, type Route } from '../http/handler.js';
+import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
 import { VERSION } from './version.js';
@@ -103,7 +104,14 @@ async function serve(
   const logger = pino({ level: config.logging.level, base: undefined });
   const license = resolveLicense(config, output);
   let stopping = false;
-  const broker = new Broker(brokerOptions(config, license, logger, () => !stopping));
+  // The HTTP side needs the broker's key authority; the broker needs the handler: tie them late.
+  let keygenPage: ReturnType<typeof createKeygenPage> | undefined;
+  const broker = new Broker(
+    brokerOptions(config, license, logger, () => !stopping, {
+      '/keygen': (request, response) => keygenPage?.(request, response),
+    }),
+  );
+  keygenPage = createKeygenPage(broker.authority);
   await broker.listen();
 
   await new Promise<void>((resolve) => {
@@ -145,19 +153,23 @@ function brokerOptions(
   license: License,
   logger: Logger,
   healthy: () => boolean,
+  routes: Record<string, Route>,
 ): BrokerOptions {
   const listen = parseListenAddress(config.listen, 8080);
   const startedAt = Date.now();
-  const httpHandler = createHttpHandler({
-    healthy,
-    status: () => ({ uptime: Math.round((Date.now() - startedAt) / 1000) }),
-  });
+  const httpHandler = createHttpHandler(
+    {
+      healthy,
+      status: () => ({ uptime: Math.round((Date.now() - startedAt) / 1000) }),
+    },
+    routes,
+  );
   return {
     license,
     listen,
     tls: tlsOptions(config),
     matcher: config.matcher === 'mqtt' ? 'mqtt' : 'emitter',
-    limits: { messageSize: config.limit.messageSize },
+    limits: { messageSize: config.limit.messageSize, connectTimeoutMs: config.limit.connectTimeout },
     logger,
     httpHandler,
   };
