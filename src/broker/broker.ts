@@ -23,6 +23,8 @@ export interface ListenAddress {
 /** Everything a broker needs to run; the CLI builds it from the configuration. */
 export interface BrokerOptions {
   readonly license: License;
+  /** The key authority to use (shared with the HTTP side); one is made from the licence otherwise. */
+  readonly authority?: KeyAuthority;
   readonly listen: ListenAddress;
   /** TLS listener serving the same MQTT, WebSocket and HTTP; absent when no certificate is configured. */
   readonly tls?: ListenAddress & { readonly key: string | Buffer; readonly cert: string | Buffer };
@@ -54,7 +56,7 @@ export class Broker implements BrokerCore {
   constructor(private readonly options: BrokerOptions) {
     this.logger = options.logger;
     this.limits = { messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE };
-    this.authority = new KeyAuthority(options.license);
+    this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
     this.pubsub = new PubSub({ authority: this.authority, trie: this.trie });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });

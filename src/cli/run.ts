@@ -104,14 +104,12 @@ async function serve(
   const logger = pino({ level: config.logging.level, base: undefined });
   const license = resolveLicense(config, output);
   let stopping = false;
-  // The HTTP side needs the broker's key authority; the broker needs the handler: tie them late.
-  let keygenPage: ReturnType<typeof createKeygenPage> | undefined;
-  const broker = new Broker(
-    brokerOptions(config, license, logger, () => !stopping, {
-      '/keygen': (request, response) => keygenPage?.(request, response),
-    }),
-  );
-  keygenPage = createKeygenPage(broker.authority);
+  // One key authority (and ban list) for MQTT requests and the /keygen page.
+  const authority = new KeyAuthority(license);
+  const broker = new Broker({
+    ...brokerOptions(config, license, logger, () => !stopping, { '/keygen': createKeygenPage(authority) }),
+    authority,
+  });
   await broker.listen();
 
   await new Promise<void>((resolve) => {
