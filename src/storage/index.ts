@@ -1,0 +1,30 @@
+/** The storage layer: the `Storage` interface, its providers and the message records they keep. */
+
+export { createStorage, parseStorageProvider, StorageProvider, type Storage } from './storage.js';
+export { DEFAULT_MAX_QUERY_BYTES, type StorageConfig } from './config.js';
+export { StorageError, StorageErrorCode } from './storage-error.js';
+export {
+  compareMessageIds,
+  createMessage,
+  DEFAULT_RETAIN_SECONDS,
+  encodeMessageId,
+  expiresAt,
+  isExpired,
+  MESSAGE_ID_LENGTH,
+  MessageIdGenerator,
+  messageIdAt,
+  messageIdFromBase64,
+  messageIdTime,
+  messageIdToBase64,
+  messageQueryBytes,
+  parseMessageId,
+  type CreateMessageOptions,
+  type MessageIdFields,
+  type MessageIdGeneratorOptions,
+  type NewMessage,
+  type StoredMessage,
+} from './message.js';
+export { matchesPattern, replayPattern, type StorageQuery } from './query.js';
+export { DEFAULT_MAX_MEMORY_BYTES, InMemoryStorage } from './inmemory.js';
+export { DEFAULT_SSD_DIR, SsdStorage } from './ssd.js';
+export { NoopStorage } from './noop.js';
