@@ -8,7 +8,9 @@ import { createKeyBanHandler } from '../services/keyban/handler.js';
 import { createLinkHandler } from '../services/link/handler.js';
 import { meHandler } from '../services/me/handler.js';
 import { PresenceService } from '../services/presence/presence.js';
+import { createHistoryHandler } from '../services/history/handler.js';
 import { PubSub } from '../services/pubsub/pubsub.js';
+import { InMemoryStorage, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { RequestRouter } from './requests.js';
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   readonly matcher?: 'emitter' | 'mqtt';
   readonly limits?: { readonly messageSize?: number; readonly connectTimeoutMs?: number };
   readonly logger: Logger;
+  /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
+  readonly storage?: Storage;
   /** Serves the HTTP side of the shared port (health, keygen page, metrics). */
   readonly httpHandler?: RequestListener;
 }
@@ -46,6 +50,7 @@ export class Broker implements BrokerCore {
   readonly authority: KeyAuthority;
   readonly trie: SubscriptionTrie<Subscriber>;
   readonly pubsub: PubSub;
+  readonly storage: Storage;
   readonly presence: PresenceService;
   readonly requests: RequestRouter;
   readonly limits: { readonly messageSize: number };
@@ -58,7 +63,8 @@ export class Broker implements BrokerCore {
     this.limits = { messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE };
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
-    this.pubsub = new PubSub({ authority: this.authority, trie: this.trie });
+    this.storage = options.storage ?? new InMemoryStorage();
+    this.pubsub = new PubSub({ authority: this.authority, trie: this.trie, storage: this.storage });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
     this.requests = new RequestRouter([
@@ -67,6 +73,7 @@ export class Broker implements BrokerCore {
       this.presence,
       createLinkHandler({ authority: this.authority, pubsub: this.pubsub }),
       createKeyBanHandler(this.authority),
+      createHistoryHandler(this.pubsub),
     ]);
   }
 
@@ -114,6 +121,8 @@ export class Broker implements BrokerCore {
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;
     for (const session of this.sessions) session.connection.destroy();
+    // Pending stored messages are committed before the storage closes.
+    await this.storage.close();
   }
 
   sessionConnected(session: ClientSession): void {

@@ -2,6 +2,7 @@ import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePack
 import { ChannelKind, normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
 import { encodePublish, type MqttConnection } from '../mqtt/index.js';
+import type { PublishOutcome } from '../services/pubsub/pubsub.js';
 import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
@@ -20,6 +21,12 @@ export class ClientSession implements Session {
   private will: { topic: string; payload: Buffer } | undefined;
   // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
   private readonly pendingQos2 = new Set<number>();
+  // Live deliveries held while stored messages are replayed (see holdDeliveries).
+  private holds = 0;
+  private held: Array<{ packet: Buffer; storedId?: Buffer }> = [];
+  private readonly replayedIds = new Set<string>();
+  // PUBACKs leave in the order their PUBLISHes came, even when some wait for storage.
+  private ackTail: Promise<void> | undefined;
 
   constructor(
     readonly connection: MqttConnection,
@@ -27,7 +34,7 @@ export class ClientSession implements Session {
   ) {
     connection.on('connect', (packet) => this.onConnect(packet));
     connection.on('publish', (packet) => this.onPublish(packet));
-    connection.on('subscribe', (packet) => this.onSubscribe(packet));
+    connection.on('subscribe', (packet) => void this.onSubscribe(packet));
     connection.on('unsubscribe', (packet) => this.onUnsubscribe(packet));
     connection.on('pubrel', (packet) => this.onPubrel(packet.messageId ?? 0));
     connection.on('pingreq', () => connection.pingresp());
@@ -39,9 +46,32 @@ export class ClientSession implements Session {
     connection.on('close', () => this.onClose());
   }
 
-  /** Writes an encoded PUBLISH to this client. */
-  deliver(packet: Buffer): void {
-    if (!this.closed) this.connection.writeEncoded(packet);
+  /** Writes an encoded PUBLISH to this client (held back while a replay is running). */
+  deliver(packet: Buffer, storedId?: Buffer): void {
+    if (this.closed) return;
+    if (this.holds > 0 && storedId !== undefined) this.held.push({ packet, storedId });
+    else if (this.holds > 0) this.held.push({ packet });
+    else this.connection.writeEncoded(packet);
+  }
+
+  /** Holds live deliveries until every replay running on this session has released its hold. */
+  holdDeliveries(): { release(replayedIds: ReadonlySet<string>): void } {
+    this.holds++;
+    let released = false;
+    return {
+      release: (ids) => {
+        if (released) return;
+        released = true;
+        for (const id of ids) this.replayedIds.add(id);
+        if (--this.holds > 0) return;
+        const held = this.held;
+        this.held = [];
+        for (const { packet, storedId } of held) {
+          if (storedId === undefined || !this.replayedIds.has(storedId.toString('hex'))) this.deliver(packet);
+        }
+        this.replayedIds.clear();
+      },
+    };
   }
 
   /** Sends a JSON reply to this client only. */
@@ -78,14 +108,36 @@ export class ClientSession implements Session {
       if (duplicate) return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    // Acknowledge before any error caused by the same packet: the Go SDK can stall otherwise.
-    const error = this.processPublish(packet.topic, payload, req);
-    if (packet.qos === 1 && packet.messageId !== undefined)
-      this.connection.puback({ messageId: packet.messageId });
-    if (error) this.sendError(error, req);
+    const outcome = this.processPublish(packet.topic, payload, req, packet.retain);
+    const messageId = packet.qos === 1 ? packet.messageId : undefined;
+    if (messageId === undefined && !(outcome instanceof Promise)) {
+      if (outcome) this.sendError(outcome, req);
+      return;
+    }
+    // Acknowledge before any error caused by the same packet (the Go SDK can stall otherwise), once
+    // the message is stored, and in the order the PUBLISHes came.
+    const previous = this.ackTail;
+    const settle = (error: EmitterError | undefined): void => {
+      if (messageId !== undefined) this.connection.puback({ messageId });
+      if (error) this.sendError(error, req);
+    };
+    if (!previous && !(outcome instanceof Promise)) {
+      settle(outcome);
+      return;
+    }
+    const tail: Promise<void> = Promise.all([previous, outcome]).then(([, error]) => {
+      settle(error);
+      if (this.ackTail === tail) this.ackTail = undefined;
+    });
+    this.ackTail = tail;
   }
 
-  private processPublish(topic: string, payload: Buffer, req: number | undefined): EmitterError | undefined {
+  private processPublish(
+    topic: string,
+    payload: Buffer,
+    req: number | undefined,
+    retain: boolean,
+  ): PublishOutcome {
     // A 1-2 character topic is a link alias set up through `emitter/link/`.
     const expanded = topic.length <= 2 ? this.links.get(topic) : topic;
     if (expanded === undefined) return Errors.BadRequest;
@@ -97,7 +149,7 @@ export class ClientSession implements Session {
       return undefined;
     }
     if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;
-    return this.core.pubsub.publish(this, channel, payload);
+    return this.core.pubsub.publish(this, channel, payload, retain);
   }
 
   private onPubrel(messageId: number): void {
@@ -105,12 +157,12 @@ export class ClientSession implements Session {
     this.connection.pubcomp({ messageId });
   }
 
-  private onSubscribe(packet: ISubscribePacket): void {
+  private async onSubscribe(packet: ISubscribePacket): Promise<void> {
     const granted: number[] = [];
     const errors: EmitterError[] = [];
     for (const { topic, qos } of packet.subscriptions) {
       const channel = parseChannel(normalizeSubscribeTopic(topic));
-      const result = this.core.pubsub.subscribe(this, channel);
+      const result = await this.core.pubsub.subscribe(this, channel);
       if (result instanceof EmitterError) {
         granted.push(SUBACK_FAILURE);
         errors.push(result);

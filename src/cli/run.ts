@@ -6,6 +6,13 @@ import { EmitterError } from '../errors.js';
 import { createHttpHandler, type Route } from '../http/handler.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
+import {
+  createStorage,
+  parseStorageProvider,
+  StorageError,
+  type Storage,
+  type StorageConfig,
+} from '../storage/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
 import { VERSION } from './version.js';
 
@@ -106,7 +113,10 @@ async function serve(
   let stopping = false;
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
+  const storage = openStorage(config);
+  logger.info({ provider: storage.name }, 'configured message storage');
   const broker = new Broker({
+    storage,
     ...brokerOptions(config, license, logger, () => !stopping, { '/keygen': createKeygenPage(authority) }),
     authority,
   });
@@ -136,6 +146,24 @@ function resolveLicense(config: Config, output: CliOutput): License {
   output.out(`[service] generated new license: ${license.toString()}`);
   output.out(`[service] generated new secret key: ${license.newMasterKey()}`);
   return license;
+}
+
+// Storage settings come from `storage.config` (file or EMITTER_STORAGE_CONFIG[_*]); `ssd` defaults to ./data.
+function openStorage(config: Config): Storage {
+  const settings = config.storage.config as StorageConfig & Record<string, unknown>;
+  if (config.storage.provider === 'redis') {
+    throw new ConfigError('storage.provider: "redis" needs the cluster release; use inmemory, ssd or noop');
+  }
+  try {
+    const provider = parseStorageProvider(config.storage.provider);
+    return createStorage(provider, {
+      ...settings,
+      dir: typeof settings.dir === 'string' ? settings.dir : 'data',
+    });
+  } catch (error) {
+    if (error instanceof StorageError) throw new ConfigError(`storage: ${error.message}`);
+    throw error;
+  }
 }
 
 function readLicense(text: string): License {

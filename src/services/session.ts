@@ -4,8 +4,11 @@ import type { Ssid } from '../channel/index.js';
 export interface Subscriber {
   /** Unique id: Emitter's 26-character connection id for clients. */
   readonly id: string;
-  /** Writes an already-encoded MQTT PUBLISH packet; the same buffer goes to every recipient. */
-  deliver(packet: Buffer): void;
+  /**
+   * Writes an already-encoded MQTT PUBLISH packet; the same buffer goes to every recipient. `storedId` is
+   * the storage id of a message that was also stored, so a replay in progress can drop the duplicate.
+   */
+  deliver(packet: Buffer, storedId?: Buffer): void;
 }
 
 /** One subscription held by a session, keyed by its SSID. */
@@ -25,6 +28,11 @@ export interface Session extends Subscriber {
   readonly subscriptions: Map<string, SessionSubscription>;
   /** Link name (1-2 characters) to the full topic it stands for (`KEY/chan/?opts`). */
   readonly links: Map<string, string>;
+  /**
+   * Holds live deliveries while stored messages are replayed: `release` sends the held ones that the
+   * replay did not already contain (by stored id), so there is no duplicate and no gap at the seam.
+   */
+  holdDeliveries(): { release(replayedIds: ReadonlySet<string>): void };
   /** Sends a JSON reply on a topic to this session only. */
   sendJson(topic: string, body: object): void;
 }

@@ -47,7 +47,7 @@ export function createLinkHandler(deps: LinkDependencies): RequestHandler {
         request.subscribe &&
         !(deps.authority.authorize(key, target.channel, Permission.Read) instanceof EmitterError)
       ) {
-        deps.pubsub.subscribe(session, target);
+        void deps.pubsub.subscribe(session, target, false);
       }
       const response: LinkResponse = { status: 200, name: request.name, channel };
       return { ...response };

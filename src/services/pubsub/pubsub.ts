@@ -1,6 +1,9 @@
 import {
   ChannelKind,
+  messageTtl,
   pickShareMember,
+  replayLimit,
+  timeWindow,
   ssidKey,
   ssidOf,
   type Match,
@@ -10,7 +13,8 @@ import {
 } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import { encodePublish } from '../../mqtt/index.js';
-import { Permission, type KeyAuthority } from '../../security/index.js';
+import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
+import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
 import type { Session, SessionSubscription, Subscriber } from '../session.js';
 
 /** Observers of subscription changes (presence notifications, cluster interest). */
@@ -23,11 +27,15 @@ export interface SubscriptionListener {
 export interface PubSubDependencies {
   readonly authority: KeyAuthority;
   readonly trie: SubscriptionTrie<Subscriber>;
+  readonly storage: Storage;
   readonly listeners?: SubscriptionListener[];
 }
 
-/** The outcome of a publish: nothing on success, an error to report, or a promise of either. */
-export type PublishOutcome = EmitterError | undefined;
+/**
+ * The outcome of a publish: nothing on success, an error to report, or (for a stored message) a
+ * promise that settles once storage has it, so a QoS 1 PUBACK means "stored".
+ */
+export type PublishOutcome = EmitterError | undefined | Promise<EmitterError | undefined>;
 
 /** Publish, subscribe and unsubscribe with channel-key checks: Emitter's pubsub service. */
 export class PubSub {
@@ -43,16 +51,42 @@ export class PubSub {
   }
 
   /** Authorises and delivers one message; `sender` is skipped when the topic says `me=0`. */
-  publish(sender: Session | undefined, channel: ParsedChannel, payload: Buffer): PublishOutcome {
+  publish(
+    sender: Session | undefined,
+    channel: ParsedChannel,
+    payload: Buffer,
+    retain = false,
+  ): PublishOutcome {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Write, {
       rejectExtend: true,
     });
     if (key instanceof EmitterError) return key;
-    const match = this.deps.trie.matchChannel(key.contract, channel.query);
-    this.deliverMatch(match, channel.channel, payload, channel.options.me === 0 ? sender : undefined);
-    return undefined;
+    const exclude = channel.options.me === 0 ? sender : undefined;
+    const ttl = messageTtl(channel.options, retain);
+    if (ttl === 0 || !key.hasPermission(Permission.Store)) {
+      this.deliverMatch(
+        this.deps.trie.matchChannel(key.contract, channel.query),
+        channel.channel,
+        payload,
+        exclude,
+      );
+      return undefined;
+    }
+    const storage = this.deps.storage;
+    const ssid = ssidOf(key.contract, channel.query);
+    const message = createMessage(
+      { ssid, channel: channel.channel, payload, ttl },
+      { retain: storage.retain },
+    );
+    // Store and deliver at once: live latency does not wait for the disk; the ack does.
+    const stored = storage.store(message).then(
+      () => undefined,
+      () => Errors.ServerError,
+    );
+    this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id);
+    return stored;
   }
 
   /** Sends a message to every subscriber of an SSID. */
@@ -61,7 +95,13 @@ export class PubSub {
   }
 
   /** Sends a message to a match's recipients: encoded once, the same buffer written to each. */
-  deliverMatch(match: Match<Subscriber>, topic: string, payload: Buffer, exclude?: Subscriber): number {
+  deliverMatch(
+    match: Match<Subscriber>,
+    topic: string,
+    payload: Buffer,
+    exclude?: Subscriber,
+    storedId?: Buffer,
+  ): number {
     const direct = match.subscribers;
     const groups = match.groups;
     if (direct.length === 0 && groups.length === 0) return 0;
@@ -70,26 +110,79 @@ export class PubSub {
     for (let i = 0; i < direct.length; i++) {
       const subscriber = direct[i];
       if (subscriber === exclude) continue;
-      subscriber.deliver(packet);
+      subscriber.deliver(packet, storedId);
       sent++;
     }
     for (let i = 0; i < groups.length; i++) {
       // The publisher is left out before picking, so a group still gets the message under me=0.
       const member = pickShareMember(groups[i], exclude?.id);
       if (member === undefined) continue;
-      member.deliver(packet);
+      member.deliver(packet, storedId);
       sent++;
     }
     return sent;
   }
 
-  /** Authorises a subscription and adds it; subscribing twice to one channel is a no-op. */
-  subscribe(session: Session, channel: ParsedChannel): EmitterError | SessionSubscription {
+  /**
+   * Authorises a subscription and adds it (subscribing twice to one channel is a no-op); with a key that
+   * has `l`, also replays stored messages (`last`, default 1, within `from`/`until`), oldest first.
+   */
+  async subscribe(
+    session: Session,
+    channel: ParsedChannel,
+    replay = true,
+  ): Promise<EmitterError | SessionSubscription> {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
       rejectExtend: true,
     });
     if (key instanceof EmitterError) return key;
+    if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
+      return this.add(session, key, channel);
+    }
+    // Subscribe first, hold live messages while the stored ones are read, then release the held ones
+    // the replay did not contain: no gap and no duplicate at the seam.
+    const hold = session.holdDeliveries();
+    const subscription = this.add(session, key, channel);
+    const replayed = new Set<string>();
+    try {
+      const messages = await this.deps.storage.query(subscription.ssid, {
+        limit: replayLimit(channel.options),
+        ...timeWindow(channel.options),
+      });
+      for (const message of messages) {
+        replayed.add(message.id.toString('hex'));
+        session.deliver(encodePublish({ topic: message.channel, payload: message.payload }));
+      }
+      return subscription;
+    } catch {
+      return Errors.ServerError;
+    } finally {
+      hold.release(replayed);
+    }
+  }
+
+  /** Stored messages of a channel for the history request (key with `l`). */
+  async history(
+    channel: ParsedChannel,
+    query: { startFromId?: Buffer; maxBytes: number },
+  ): Promise<EmitterError | StoredMessage[]> {
+    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Load);
+    if (key instanceof EmitterError) return key;
+    try {
+      return await this.deps.storage.query(ssidOf(key.contract, channel.query), {
+        limit: replayLimit(channel.options),
+        ...timeWindow(channel.options),
+        startFromId: query.startFromId,
+        maxBytes: query.maxBytes,
+      });
+    } catch {
+      return Errors.ServerError;
+    }
+  }
+
+  private add(session: Session, key: ChannelKey, channel: ParsedChannel): SessionSubscription {
     const ssid = ssidOf(key.contract, channel.query);
     const id = ssidKey(ssid);
     const existing = session.subscriptions.get(id);
