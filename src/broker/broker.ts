@@ -1,5 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createHttpHandler, type Route } from '../http/handler.js';
 import { SubscriptionTrie } from '../channel/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
@@ -13,6 +15,7 @@ import { PubSub } from '../services/pubsub/pubsub.js';
 import { InMemoryStorage, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
+import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -36,8 +39,8 @@ export interface BrokerOptions {
   readonly logger: Logger;
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
-  /** Serves the HTTP side of the shared port (health, keygen page, metrics). */
-  readonly httpHandler?: RequestListener;
+  /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
+  readonly httpRoutes?: Record<string, Route>;
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
@@ -55,6 +58,11 @@ export class Broker implements BrokerCore {
   readonly requests: RequestRouter;
   readonly limits: { readonly messageSize: number };
   readonly sessions = new Set<ClientSession>();
+  readonly counters = new BrokerCounters();
+  readonly metrics: Registry;
+  private readonly httpHandler: RequestListener;
+  private closing = false;
+  private readonly startedAt = Date.now();
   private readonly servers: SharedPortServer[] = [];
   private readonly logger: Logger;
 
@@ -64,7 +72,12 @@ export class Broker implements BrokerCore {
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
     this.storage = options.storage ?? new InMemoryStorage();
-    this.pubsub = new PubSub({ authority: this.authority, trie: this.trie, storage: this.storage });
+    this.pubsub = new PubSub({
+      authority: this.authority,
+      trie: this.trie,
+      storage: this.storage,
+      counters: this.counters,
+    });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
     this.requests = new RequestRouter([
@@ -75,6 +88,48 @@ export class Broker implements BrokerCore {
       createKeyBanHandler(this.authority),
       createHistoryHandler(this.pubsub),
     ]);
+    this.metrics = createMetricsRegistry({
+      counters: this.counters,
+      connections: () => this.sessions.size,
+      subscriptions: () => {
+        let count = 0;
+        for (const session of this.sessions) count += session.subscriptions.size;
+        return count;
+      },
+      openBytes: () => {
+        const bytes = { in: 0, out: 0 };
+        for (const session of this.sessions) {
+          bytes.in += session.connection.bytesReceived;
+          bytes.out += session.connection.bytesSent;
+        }
+        return bytes;
+      },
+    });
+    this.httpHandler = createHttpHandler(
+      {
+        healthy: () => !this.closing,
+        status: () => ({
+          uptime: Math.round((Date.now() - this.startedAt) / 1000),
+          connections: this.sessions.size,
+          storage: this.storage.name,
+        }),
+      },
+      {
+        '/metrics': (_request, response) => {
+          this.metrics.metrics().then(
+            (text) => {
+              response.writeHead(200, { 'content-type': this.metrics.contentType });
+              response.end(text);
+            },
+            () => {
+              response.writeHead(500);
+              response.end();
+            },
+          );
+        },
+        ...options.httpRoutes,
+      },
+    );
   }
 
   /** Starts the listeners; resolves with the bound addresses (useful with port 0). */
@@ -89,7 +144,7 @@ export class Broker implements BrokerCore {
       port: this.options.listen.port,
       connection,
       onConnection,
-      onRequest: this.options.httpHandler,
+      onRequest: this.httpHandler,
     });
     this.servers.push(plain);
     const port = plain.address().port;
@@ -105,7 +160,7 @@ export class Broker implements BrokerCore {
       tls: { key: tls.key, cert: tls.cert },
       connection,
       onConnection,
-      onRequest: this.options.httpHandler,
+      onRequest: this.httpHandler,
     });
     this.servers.push(secure);
     const tlsPort = secure.address().port;
@@ -116,11 +171,21 @@ export class Broker implements BrokerCore {
     return { port, tlsPort };
   }
 
-  /** Stops accepting, closes every client and the listeners. */
+  /** True once `close` has begun (`/health` answers 503). */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Graceful stop: refuse new work, let stored messages in flight commit, close every client cleanly
+   * (their sockets end after pending writes), stop the listeners and close the storage.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.sessions].map((session) => session.drain()));
+    for (const session of this.sessions) session.connection.end();
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;
-    for (const session of this.sessions) session.connection.destroy();
     // Pending stored messages are committed before the storage closes.
     await this.storage.close();
   }
@@ -131,11 +196,18 @@ export class Broker implements BrokerCore {
 
   sessionClosed(session: ClientSession): void {
     this.sessions.delete(session);
+    this.counters.bytesIn += session.connection.bytesReceived;
+    this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
     this.logger.debug({ id: session.id }, 'client disconnected');
   }
 
   private accept(connection: MqttConnection): void {
+    if (this.closing) {
+      connection.destroy();
+      return;
+    }
+    this.counters.connectionsTotal++;
     this.sessions.add(new ClientSession(connection, this));
   }
 }

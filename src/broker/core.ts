@@ -1,3 +1,4 @@
+import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
 import type { RequestRouter } from './requests.js';
 import type { ClientSession } from './session.js';
@@ -7,6 +8,7 @@ export interface BrokerCore {
   readonly pubsub: PubSub;
   readonly requests: RequestRouter;
   readonly limits: { readonly messageSize: number };
+  readonly counters: BrokerCounters;
   sessionConnected(session: ClientSession): void;
   sessionClosed(session: ClientSession): void;
 }

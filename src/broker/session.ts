@@ -79,7 +79,13 @@ export class ClientSession implements Session {
     this.deliver(encodePublish({ topic, payload: Buffer.from(JSON.stringify(body)) }));
   }
 
+  /** Resolves once every PUBACK waiting on storage has been sent. */
+  async drain(): Promise<void> {
+    while (this.ackTail) await this.ackTail;
+  }
+
   private sendError(error: EmitterError, req?: number): void {
+    this.core.counters.error(error.status);
     this.sendJson(ERROR_TOPIC, error.toJSON(req));
   }
 

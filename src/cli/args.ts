@@ -1,6 +1,6 @@
 /** The parsed command line of `emitter`. */
 export type CliCommand =
-  | { readonly command: 'serve'; readonly configPath?: string }
+  | { readonly command: 'serve'; readonly configPath?: string; readonly devTls?: boolean }
   | { readonly command: 'license' }
   | {
       readonly command: 'keygen';
@@ -26,6 +26,8 @@ Runs the Emitter-compatible broker (MQTT, MQTT over WebSocket and HTTP on one po
 
 Options:
   -config, --config, -c <file>   configuration file (default "emitter.conf"; optional)
+  --dev-tls                      also serve TLS with a fresh self-signed certificate for localhost
+                                 (on tls.listen, or :8443 when that is the default :443)
   -help, --help, -h              show this help
 
 Commands:
@@ -77,11 +79,17 @@ export function parseArguments(argv: readonly string[]): CliCommand {
 }
 
 function parseServe(argv: readonly string[]): CliCommand {
-  const flags = readFlags(argv, 'serve', { ttl: false });
+  const isDevTls = (arg: string): boolean => arg === '--dev-tls' || arg === '-dev-tls';
+  const flags = readFlags(
+    argv.filter((arg) => !isDevTls(arg)),
+    'serve',
+    { ttl: false },
+  );
   if (flags.help) return { command: 'help', topic: 'serve' };
-  if (flags.positional.length > 0)
+  if (flags.positional.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(flags.positional[0])}`);
-  return { command: 'serve', configPath: flags.configPath };
+  }
+  return { command: 'serve', configPath: flags.configPath, devTls: argv.some(isDevTls) };
 }
 
 function parseLicense(argv: readonly string[]): CliCommand {

@@ -3,7 +3,6 @@ import { pino, type Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
 import { EmitterError } from '../errors.js';
-import { createHttpHandler, type Route } from '../http/handler.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
 import {
@@ -59,7 +58,7 @@ export async function runCli(
       case 'keygen':
         return keygen(command, env, output);
       case 'serve':
-        return await serve(command.configPath, env, output);
+        return await serve(command, env, output);
     }
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -103,37 +102,72 @@ function keygen(
 }
 
 async function serve(
-  configPath: string | undefined,
+  command: Extract<CliCommand, { command: 'serve' }>,
   env: NodeJS.ProcessEnv,
   output: CliOutput,
 ): Promise<number> {
-  const config = loadConfig({ path: configPath, explicitPath: configPath !== undefined, env });
+  const config = loadConfig({
+    path: command.configPath,
+    explicitPath: command.configPath !== undefined,
+    env,
+  });
   const logger = pino({ level: config.logging.level, base: undefined });
   const license = resolveLicense(config, output);
-  let stopping = false;
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
   const storage = openStorage(config);
   logger.info({ provider: storage.name }, 'configured message storage');
   const broker = new Broker({
+    ...brokerOptions(config, license, logger),
+    tls: command.devTls ? await devTls(config, logger) : tlsOptions(config),
     storage,
-    ...brokerOptions(config, license, logger, () => !stopping, { '/keygen': createKeygenPage(authority) }),
     authority,
+    httpRoutes: { '/keygen': createKeygenPage(authority) },
   });
   await broker.listen();
+  logger.info('service started');
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
       logger.info({ signal }, 'received signal, shutting down');
-      broker.close().then(resolve, resolve);
+      // Bounded: a stuck client or disk must not keep the process alive.
+      const timer = setTimeout(() => {
+        logger.warn('shutdown took too long, exiting');
+        resolve();
+      }, SHUTDOWN_TIMEOUT_MS);
+      broker.close().finally(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   logger.info('stopped');
   return 0;
+}
+
+const SHUTDOWN_TIMEOUT_MS = 10000;
+
+// A throw-away certificate for local testing: never for production (clients must trust it explicitly).
+async function devTls(config: Config, logger: Logger): Promise<BrokerOptions['tls']> {
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    notAfterDate: new Date(Date.now() + 30 * 86400 * 1000),
+    keySize: 2048,
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+  const listen = config.tls.listen === ':443' ? ':8443' : config.tls.listen;
+  logger.warn({ listen }, 'serving TLS with a self-signed development certificate');
+  return { ...parseListenAddress(listen, 8443), cert: pems.cert, key: pems.private };
 }
 
 // First start without a licence: say so, make one, print it and the secret, and keep serving.
@@ -174,30 +208,13 @@ function readLicense(text: string): License {
   }
 }
 
-function brokerOptions(
-  config: Config,
-  license: License,
-  logger: Logger,
-  healthy: () => boolean,
-  routes: Record<string, Route>,
-): BrokerOptions {
-  const listen = parseListenAddress(config.listen, 8080);
-  const startedAt = Date.now();
-  const httpHandler = createHttpHandler(
-    {
-      healthy,
-      status: () => ({ uptime: Math.round((Date.now() - startedAt) / 1000) }),
-    },
-    routes,
-  );
+function brokerOptions(config: Config, license: License, logger: Logger): BrokerOptions {
   return {
     license,
-    listen,
-    tls: tlsOptions(config),
+    listen: parseListenAddress(config.listen, 8080),
     matcher: config.matcher === 'mqtt' ? 'mqtt' : 'emitter',
     limits: { messageSize: config.limit.messageSize, connectTimeoutMs: config.limit.connectTimeout },
     logger,
-    httpHandler,
   };
 }
 

@@ -23,7 +23,8 @@ export async function connectClient(
   options: IClientOptions & { transport?: 'tcp' | 'ws' } = {},
 ): Promise<TestClient> {
   const { transport = 'tcp', ...rest } = options;
-  const url = transport === 'ws' ? `ws://127.0.0.1:${port}/` : `mqtt://127.0.0.1:${port}`;
+  const scheme = rest.protocol ?? (transport === 'ws' ? 'ws' : 'mqtt');
+  const url = `${scheme}://127.0.0.1:${port}${transport === 'ws' ? '/' : ''}`;
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...rest });
   const received: Received[] = [];
   const waiters: Array<() => void> = [];

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Broker } from '../../src/broker/broker.js';
-import { createHttpHandler } from '../../src/http/handler.js';
 import { createKeygenPage } from '../../src/http/keygen-page.js';
 import { generateLicense, KeyAuthority } from '../../src/security/index.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -16,10 +15,7 @@ test('the /keygen page makes a working key in a real browser, and shows errors',
     authority,
     listen: { host: '127.0.0.1', port: 0 },
     logger: pino({ level: 'silent' }),
-    httpHandler: createHttpHandler(
-      { healthy: () => true, status: () => ({}) },
-      { '/keygen': createKeygenPage(authority) },
-    ),
+    httpRoutes: { '/keygen': createKeygenPage(authority) },
   });
   const { port } = await broker.listen();
   const browser = await launchChromium();

@@ -29,6 +29,13 @@ export interface PubSubDependencies {
   readonly trie: SubscriptionTrie<Subscriber>;
   readonly storage: Storage;
   readonly listeners?: SubscriptionListener[];
+  /** Plain counters for metrics; bumped on the hot path, read at scrape time. */
+  readonly counters?: {
+    messagesIn: number;
+    messagesOut: number;
+    storedMessages: number;
+    storageQueries: number;
+  };
 }
 
 /**
@@ -63,6 +70,7 @@ export class PubSub {
       rejectExtend: true,
     });
     if (key instanceof EmitterError) return key;
+    if (this.deps.counters) this.deps.counters.messagesIn++;
     const exclude = channel.options.me === 0 ? sender : undefined;
     const ttl = messageTtl(channel.options, retain);
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
@@ -82,7 +90,10 @@ export class PubSub {
     );
     // Store and deliver at once: live latency does not wait for the disk; the ack does.
     const stored = storage.store(message).then(
-      () => undefined,
+      () => {
+        if (this.deps.counters) this.deps.counters.storedMessages++;
+        return undefined;
+      },
       () => Errors.ServerError,
     );
     this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id);
@@ -120,6 +131,7 @@ export class PubSub {
       member.deliver(packet, storedId);
       sent++;
     }
+    if (this.deps.counters) this.deps.counters.messagesOut += sent;
     return sent;
   }
 
@@ -146,6 +158,7 @@ export class PubSub {
     const subscription = this.add(session, key, channel);
     const replayed = new Set<string>();
     try {
+      if (this.deps.counters) this.deps.counters.storageQueries++;
       const messages = await this.deps.storage.query(subscription.ssid, {
         limit: replayLimit(channel.options),
         ...timeWindow(channel.options),
@@ -170,6 +183,7 @@ export class PubSub {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Load);
     if (key instanceof EmitterError) return key;
+    if (this.deps.counters) this.deps.counters.storageQueries++;
     try {
       return await this.deps.storage.query(ssidOf(key.contract, channel.query), {
         limit: replayLimit(channel.options),

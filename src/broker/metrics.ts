@@ -1,0 +1,87 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Plain counters the hot path bumps; Prometheus reads them only when scraped. */
+export class BrokerCounters {
+  connectionsTotal = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  storedMessages = 0;
+  storageQueries = 0;
+  readonly errors = new Map<number, number>();
+
+  /** Counts an error reply by status. */
+  error(status: number): void {
+    this.errors.set(status, (this.errors.get(status) ?? 0) + 1);
+  }
+}
+
+/** What the metrics read from the broker at scrape time. */
+export interface MetricsSource {
+  readonly counters: BrokerCounters;
+  connections(): number;
+  subscriptions(): number;
+  /** Bytes in/out of the connections still open (closed ones are already in the counters). */
+  openBytes(): { in: number; out: number };
+}
+
+/** A Prometheus registry with the broker's metrics (prefix `emitter_`) and Node's defaults. */
+export function createMetricsRegistry(source: MetricsSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  const c = source.counters;
+  gauge('emitter_connections', 'Open client connections.', () => source.connections());
+  gauge('emitter_subscriptions', 'Subscriptions held by clients.', () => source.subscriptions());
+  counter('emitter_connections_total', 'Client connections accepted.', () => c.connectionsTotal);
+  counter('emitter_messages_in_total', 'Messages published by clients.', () => c.messagesIn);
+  counter(
+    'emitter_messages_out_total',
+    'Messages delivered to clients (replies and replays included).',
+    () => c.messagesOut,
+  );
+  counter('emitter_bytes_in_total', 'Bytes received from clients.', () => c.bytesIn + source.openBytes().in);
+  counter('emitter_bytes_out_total', 'Bytes sent to clients.', () => c.bytesOut + source.openBytes().out);
+  counter('emitter_stored_messages_total', 'Messages written to storage.', () => c.storedMessages);
+  counter('emitter_storage_queries_total', 'Storage queries (replays and history).', () => c.storageQueries);
+  gauge('emitter_event_loop_lag_seconds', 'Mean event-loop delay since the last scrape.', () => {
+    const mean = lag.mean / 1e9;
+    lag.reset();
+    return Number.isFinite(mean) ? mean : 0;
+  });
+  new Counter({
+    name: 'emitter_request_errors_total',
+    help: 'Error replies sent to clients, by Emitter status.',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [status, count] of c.errors) this.inc({ status: String(status) }, count);
+    },
+  });
+  return registry;
+}

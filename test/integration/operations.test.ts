@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectClient, keygen } from '../helpers/clients.js';
+import { startTestBroker } from '../helpers/broker.js';
+import { spawnEmitter, waitForOutput } from '../helpers/process.js';
+import { createHttpHandler } from '../../src/http/handler.js';
+import { generateLicense } from '../../src/security/index.js';
+
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+test('/metrics counters move by the right amounts with traffic', async () => {
+  const server = await startTestBroker();
+  try {
+    const before = await scrape(server.port);
+    const publisher = await connectClient(server.port);
+    const a = await connectClient(server.port);
+    const b = await connectClient(server.port);
+    const key = await keygen(publisher, server.secret, 'metrics/', 'rw');
+    await a.mqtt.subscribeAsync(`${key}/metrics/`);
+    await b.mqtt.subscribeAsync(`${key}/metrics/`);
+    for (let i = 0; i < 10; i++) await publisher.mqtt.publishAsync(`${key}/metrics/`, 'x'.repeat(100));
+    await publisher.mqtt.publishAsync(`${key}/other/`, 'refused');
+    await publisher.nextJson('emitter/error/');
+    await a.next((m) => m.topic === 'metrics/' && a.received.length >= 10);
+    await b.next((m) => m.topic === 'metrics/' && b.received.length >= 10);
+    const after = await scrape(server.port);
+    const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    assert.equal(delta('emitter_messages_in_total'), 10);
+    assert.equal(delta('emitter_messages_out_total'), 20);
+    assert.equal(delta('emitter_connections_total'), 3);
+    assert.equal(after.get('emitter_connections'), 3);
+    assert.equal(after.get('emitter_subscriptions'), 2);
+    assert.equal(delta('emitter_request_errors_total{status="401"}'), 1);
+    assert.ok(delta('emitter_bytes_in_total') >= 10 * 100, 'payload bytes counted in');
+    assert.ok(delta('emitter_bytes_out_total') >= 20 * 100, 'payload bytes counted out');
+    assert.ok(after.has('emitter_event_loop_lag_seconds'));
+    assert.ok(after.has('process_cpu_user_seconds_total'));
+    await publisher.end();
+    await a.end();
+    await b.end();
+  } finally {
+    await server.close();
+  }
+});
+
+test('/health is 200 when serving and 503 when not', async () => {
+  let healthy = true;
+  const handler = createHttpHandler({ healthy: () => healthy, status: () => ({ connections: 0 }) });
+  const { createServer } = await import('node:http');
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const ok = await fetch(`http://127.0.0.1:${port}/health`);
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { status: 'ok', connections: 0 });
+  healthy = false;
+  const down = await fetch(`http://127.0.0.1:${port}/health`);
+  assert.equal(down.status, 503);
+  assert.equal(((await down.json()) as { status: string }).status, 'unavailable');
+  server.close();
+});
+
+test('--dev-tls serves MQTT over TLS and WSS; SIGTERM closes clients cleanly and keeps stored messages', async () => {
+  const { license, text } = generateLicense();
+  const secret = license.newMasterKey();
+  const dir = mkdtempSync(join(tmpdir(), 'emitter-ops-'));
+  const env = {
+    EMITTER_LICENSE: text,
+    EMITTER_LISTEN: '127.0.0.1:0',
+    EMITTER_TLS_LISTEN: '127.0.0.1:0',
+    EMITTER_STORAGE_PROVIDER: 'ssd',
+    EMITTER_STORAGE_CONFIG_DIR: dir,
+  };
+  const child = spawnEmitter(['--dev-tls'], env);
+  const started = await waitForOutput(child, /"service started"/);
+  const ports = [...started.input.matchAll(/"address":"127\.0\.0\.1:(\d+)"/g)].map((m) => Number(m[1]));
+  assert.equal(ports.length, 2, started.input);
+  const tlsPort = ports[1];
+
+  const secure = await connectClient(tlsPort, { protocol: 'mqtts', rejectUnauthorized: false } as never);
+  assert.ok(secure.mqtt.connected);
+  const key = await keygen(secure, secret, 'tls/', 'rwsl');
+  const wss = await connectClient(tlsPort, {
+    transport: 'ws',
+    protocol: 'wss',
+    rejectUnauthorized: false,
+  } as never);
+  await wss.mqtt.subscribeAsync(`${key}/tls/`);
+  for (let i = 0; i < 20; i++) await secure.mqtt.publishAsync(`${key}/tls/?ttl=600`, `s${i}`, { qos: 1 });
+  await wss.next((m) => m.payload.toString() === 's19');
+
+  const closed = once(secure.mqtt as unknown as NodeJS.EventEmitter, 'close');
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+  await closed;
+  secure.mqtt.end(true);
+  wss.mqtt.end(true);
+
+  const again = spawnEmitter([], { ...env, EMITTER_TLS_LISTEN: ':443' });
+  const port = Number((await waitForOutput(again, /"address":"127\.0\.0\.1:(\d+)"/))[1]);
+  const reader = await connectClient(port);
+  await reader.mqtt.subscribeAsync(`${key}/tls/?last=100`);
+  await reader.next((m) => m.payload.toString() === 's19');
+  assert.deepEqual(
+    reader.received.map((m) => m.payload.toString()),
+    Array.from({ length: 20 }, (_, i) => `s${i}`),
+  );
+  await reader.end();
+  again.kill('SIGTERM');
+  await once(again, 'exit');
+});
