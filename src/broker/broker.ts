@@ -35,7 +35,15 @@ export interface BrokerOptions {
   readonly tls?: ListenAddress & { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** `emitter` (prefix matching, the default) or `mqtt`. */
   readonly matcher?: 'emitter' | 'mqtt';
-  readonly limits?: { readonly messageSize?: number; readonly connectTimeoutMs?: number };
+  readonly limits?: {
+    readonly messageSize?: number;
+    readonly connectTimeoutMs?: number;
+    /** Packets per second read from one connection (Emitter's `limit.readRate`). */
+    readonly readRate?: number;
+    /** Bytes queued to a client that does not read before deliveries to it are dropped (or it is closed). */
+    readonly outgoingBuffer?: number;
+    readonly slowConsumer?: 'drop' | 'disconnect';
+  };
   readonly logger: Logger;
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
@@ -44,6 +52,7 @@ export interface BrokerOptions {
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
+const DEFAULT_OUTGOING_BUFFER = 8 * 1024 * 1024;
 // Room for the topic and headers around a payload of `messageSize`, so an oversize message gets an
 // Emitter error instead of a dropped connection; anything beyond this is a protocol violation.
 const PACKET_OVERHEAD = 65536 + 16;
@@ -56,7 +65,7 @@ export class Broker implements BrokerCore {
   readonly storage: Storage;
   readonly presence: PresenceService;
   readonly requests: RequestRouter;
-  readonly limits: { readonly messageSize: number };
+  readonly limits: BrokerCore['limits'];
   readonly sessions = new Set<ClientSession>();
   readonly counters = new BrokerCounters();
   readonly metrics: Registry;
@@ -68,7 +77,11 @@ export class Broker implements BrokerCore {
 
   constructor(private readonly options: BrokerOptions) {
     this.logger = options.logger;
-    this.limits = { messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE };
+    this.limits = {
+      messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE,
+      outgoingBuffer: options.limits?.outgoingBuffer ?? DEFAULT_OUTGOING_BUFFER,
+      slowConsumer: options.limits?.slowConsumer ?? 'drop',
+    };
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
     this.storage = options.storage ?? new InMemoryStorage();
@@ -137,6 +150,7 @@ export class Broker implements BrokerCore {
     const connection = {
       maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
       connectTimeout: this.options.limits?.connectTimeoutMs,
+      readRate: this.options.limits?.readRate ?? 100000,
     };
     const onConnection = (conn: MqttConnection) => this.accept(conn);
     const plain = await listenSharedPort({

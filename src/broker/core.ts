@@ -7,7 +7,11 @@ import type { ClientSession } from './session.js';
 export interface BrokerCore {
   readonly pubsub: PubSub;
   readonly requests: RequestRouter;
-  readonly limits: { readonly messageSize: number };
+  readonly limits: {
+    readonly messageSize: number;
+    readonly outgoingBuffer: number;
+    readonly slowConsumer: 'drop' | 'disconnect';
+  };
   readonly counters: BrokerCounters;
   sessionConnected(session: ClientSession): void;
   sessionClosed(session: ClientSession): void;

@@ -10,6 +10,8 @@ export class BrokerCounters {
   bytesOut = 0;
   storedMessages = 0;
   storageQueries = 0;
+  droppedSlowConsumer = 0;
+  slowConsumersClosed = 0;
   readonly errors = new Map<number, number>();
 
   /** Counts an error reply by status. */
@@ -68,6 +70,16 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   counter('emitter_bytes_out_total', 'Bytes sent to clients.', () => c.bytesOut + source.openBytes().out);
   counter('emitter_stored_messages_total', 'Messages written to storage.', () => c.storedMessages);
   counter('emitter_storage_queries_total', 'Storage queries (replays and history).', () => c.storageQueries);
+  counter(
+    'emitter_dropped_messages_total',
+    'Deliveries dropped because the client did not read.',
+    () => c.droppedSlowConsumer,
+  );
+  counter(
+    'emitter_slow_consumers_closed_total',
+    'Clients closed for not reading.',
+    () => c.slowConsumersClosed,
+  );
   gauge('emitter_event_loop_lag_seconds', 'Mean event-loop delay since the last scrape.', () => {
     const mean = lag.mean / 1e9;
     lag.reset();

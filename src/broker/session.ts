@@ -51,7 +51,19 @@ export class ClientSession implements Session {
     if (this.closed) return;
     if (this.holds > 0 && storedId !== undefined) this.held.push({ packet, storedId });
     else if (this.holds > 0) this.held.push({ packet });
-    else this.connection.writeEncoded(packet);
+    else if (this.connection.writableLength <= this.core.limits.outgoingBuffer)
+      this.connection.writeEncoded(packet);
+    else this.slowConsumer();
+  }
+
+  // A client that stops reading must not grow our memory: drop what it cannot take, or close it.
+  private slowConsumer(): void {
+    if (this.core.limits.slowConsumer === 'disconnect') {
+      this.core.counters.slowConsumersClosed++;
+      this.connection.destroy();
+    } else {
+      this.core.counters.droppedSlowConsumer++;
+    }
   }
 
   /** Holds live deliveries until every replay running on this session has released its hold. */

@@ -213,7 +213,13 @@ function brokerOptions(config: Config, license: License, logger: Logger): Broker
     license,
     listen: parseListenAddress(config.listen, 8080),
     matcher: config.matcher === 'mqtt' ? 'mqtt' : 'emitter',
-    limits: { messageSize: config.limit.messageSize, connectTimeoutMs: config.limit.connectTimeout },
+    limits: {
+      messageSize: config.limit.messageSize,
+      connectTimeoutMs: config.limit.connectTimeout,
+      readRate: config.limit.readRate,
+      outgoingBuffer: config.limit.outgoingBuffer,
+      slowConsumer: config.limit.slowConsumer,
+    },
     logger,
   };
 }

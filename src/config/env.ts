@@ -14,6 +14,8 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   'limit.readRate': 'number',
   'limit.flushRate': 'number',
   'limit.connectTimeout': 'number',
+  'limit.outgoingBuffer': 'number',
+  'limit.slowConsumer': 'string',
   'tls.listen': 'string',
   'tls.host': 'string',
   'tls.email': 'string',

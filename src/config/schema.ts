@@ -20,6 +20,12 @@ export const configSchema = z.object({
       readRate: z.number().int().positive().default(100000),
       flushRate: z.number().int().nonnegative().default(0),
       connectTimeout: z.number().int().nonnegative().default(30000),
+      outgoingBuffer: z
+        .number()
+        .int()
+        .positive()
+        .default(8 * 1024 * 1024),
+      slowConsumer: z.enum(['drop', 'disconnect']).default('drop'),
     })
     .prefault({}),
   tls: z

@@ -24,6 +24,8 @@ export interface MqttConnectionOptions {
   readonly maxPacketSize?: number;
   /** Milliseconds a new socket has to send CONNECT (default 30000; 0 disables). */
   readonly connectTimeout?: number;
+  /** Packets read per second before reading pauses until the next second (Emitter's readRate); 0 = no limit. */
+  readonly readRate?: number;
 }
 
 /** Events of a connection: one per packet type, plus `error` (protocol violation) and `close`. */
@@ -59,6 +61,9 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private closed = false;
   private corked = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly readRate: number;
+  private windowStart = 0;
+  private windowPackets = 0;
 
   constructor(
     readonly stream: Duplex,
@@ -68,6 +73,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   ) {
     super();
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    this.readRate = options.readRate ?? 0;
     this.parser.on('packet', (packet: Packet) => this.dispatch(packet));
     this.parser.on('error', (error: Error) => this.violation(MqttErrorCode.Malformed, error.message));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -197,11 +203,29 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       if (end > buffer.length) break;
       this.parser.parse(buffer.subarray(offset, end));
       offset = end;
+      if (this.readRate > 0) this.countPacket();
     }
     if (offset < buffer.length && !this.closed) {
       buffer = buffer.subarray(offset);
       this.pending = buffer;
     }
+  }
+
+  // Over `readRate` packets in this second: stop reading until the next one (the rest stays in the socket).
+  private countPacket(): void {
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowPackets = 0;
+    }
+    if (++this.windowPackets < this.readRate || this.stream.isPaused()) return;
+    this.stream.pause();
+    setTimeout(
+      () => {
+        if (!this.closed) this.stream.resume();
+      },
+      1000 - (now - this.windowStart),
+    ).unref();
   }
 
   private dispatch(packet: Packet): void {
