@@ -16,6 +16,7 @@ import { InMemoryStorage, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
+import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -45,6 +46,8 @@ export interface BrokerOptions {
     readonly slowConsumer?: 'drop' | 'disconnect';
   };
   readonly logger: Logger;
+  /** Emitter's monitoring sink (`self`, `statsd`, `noop`); default none (tests), the CLI passes the config. */
+  readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
   /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
@@ -73,6 +76,7 @@ export class Broker implements BrokerCore {
   private closing = false;
   private readonly startedAt = Date.now();
   private readonly servers: SharedPortServer[] = [];
+  private monitor: Monitor | undefined;
   private readonly logger: Logger;
 
   constructor(private readonly options: BrokerOptions) {
@@ -162,6 +166,18 @@ export class Broker implements BrokerCore {
     });
     this.servers.push(plain);
     const port = plain.address().port;
+    if (this.options.monitor) {
+      this.monitor = startMonitor(
+        {
+          counters: this.counters,
+          contract: this.options.license.contract,
+          connections: () => this.sessions.size,
+          subscriptions: () => this.trie.count,
+          deliver: (ssid, topic, payload) => this.pubsub.deliver(ssid, topic, payload),
+        },
+        { node: this.options.monitor.node ?? `node${port}`, ...this.options.monitor },
+      );
+    }
     this.logger.info(
       { address: `${this.options.listen.host}:${port}` },
       'listening for MQTT, WebSocket and HTTP',
@@ -196,6 +212,7 @@ export class Broker implements BrokerCore {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.monitor?.stop();
     await Promise.all([...this.sessions].map((session) => session.drain()));
     for (const session of this.sessions) session.connection.end();
     await Promise.all(this.servers.map((server) => server.close()));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
@@ -123,6 +124,7 @@ async function serve(
     storage,
     authority,
     httpRoutes: { '/keygen': createKeygenPage(authority) },
+    monitor: monitorOptions(config),
   });
   await broker.listen();
   logger.info('service started');
@@ -148,6 +150,20 @@ async function serve(
 }
 
 const SHUTDOWN_TIMEOUT_MS = 10000;
+
+// Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
+function monitorOptions(config: Config): BrokerOptions['monitor'] {
+  const settings = config.monitor.config;
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string' && value ? value : undefined;
+  return {
+    provider: config.monitor.provider,
+    node: config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-'),
+    interval: typeof settings.interval === 'number' ? settings.interval : undefined,
+    channel: text(settings.channel),
+    url: text(settings.url),
+  };
+}
 
 // A throw-away certificate for local testing: never for production (clients must trust it explicitly).
 async function devTls(config: Config, logger: Logger): Promise<BrokerOptions['tls']> {
