@@ -44,6 +44,14 @@ export interface BrokerOptions {
     /** Bytes queued to a client that does not read before deliveries to it are dropped (or it is closed). */
     readonly outgoingBuffer?: number;
     readonly slowConsumer?: 'drop' | 'disconnect';
+    /** Most open connections; more are closed at once (0 = no limit). */
+    readonly maxConnections?: number;
+    /** Most new connections accepted per second (0 = no limit). */
+    readonly connectRate?: number;
+    /** Most subscriptions one connection may hold. */
+    readonly maxSubscriptions?: number;
+    readonly maxTopicLength?: number;
+    readonly maxTopicLevels?: number;
   };
   readonly logger: Logger;
   /** Emitter's monitoring sink (`self`, `statsd`, `noop`); default none (tests), the CLI passes the config. */
@@ -77,6 +85,8 @@ export class Broker implements BrokerCore {
   private readonly startedAt = Date.now();
   private readonly servers: SharedPortServer[] = [];
   private monitor: Monitor | undefined;
+  private connectWindow = 0;
+  private connectsInWindow = 0;
   private readonly logger: Logger;
 
   constructor(private readonly options: BrokerOptions) {
@@ -85,6 +95,8 @@ export class Broker implements BrokerCore {
       messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE,
       outgoingBuffer: options.limits?.outgoingBuffer ?? DEFAULT_OUTGOING_BUFFER,
       slowConsumer: options.limits?.slowConsumer ?? 'drop',
+      maxTopicLength: options.limits?.maxTopicLength ?? 1024,
+      maxTopicLevels: options.limits?.maxTopicLevels ?? 32,
     };
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
@@ -94,6 +106,7 @@ export class Broker implements BrokerCore {
       trie: this.trie,
       storage: this.storage,
       counters: this.counters,
+      maxSubscriptions: options.limits?.maxSubscriptions ?? 1000,
     });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
@@ -221,6 +234,20 @@ export class Broker implements BrokerCore {
     await this.storage.close();
   }
 
+  // Floods: cap the open connections and the rate of new ones (a fixed one-second window).
+  private overConnectionLimits(): boolean {
+    const max = this.options.limits?.maxConnections ?? 0;
+    if (max > 0 && this.sessions.size >= max) return true;
+    const rate = this.options.limits?.connectRate ?? 0;
+    if (rate <= 0) return false;
+    const now = Date.now();
+    if (now - this.connectWindow >= 1000) {
+      this.connectWindow = now;
+      this.connectsInWindow = 0;
+    }
+    return ++this.connectsInWindow > rate;
+  }
+
   sessionConnected(session: ClientSession): void {
     this.logger.debug({ id: session.id, clientId: session.clientId }, 'client connected');
   }
@@ -234,7 +261,8 @@ export class Broker implements BrokerCore {
   }
 
   private accept(connection: MqttConnection): void {
-    if (this.closing) {
+    if (this.closing || this.overConnectionLimits()) {
+      this.counters.refusedConnections++;
       connection.destroy();
       return;
     }

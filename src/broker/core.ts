@@ -11,6 +11,8 @@ export interface BrokerCore {
     readonly messageSize: number;
     readonly outgoingBuffer: number;
     readonly slowConsumer: 'drop' | 'disconnect';
+    readonly maxTopicLength: number;
+    readonly maxTopicLevels: number;
   };
   readonly counters: BrokerCounters;
   sessionConnected(session: ClientSession): void;

@@ -11,6 +11,7 @@ export class BrokerCounters {
   storedMessages = 0;
   storageQueries = 0;
   droppedSlowConsumer = 0;
+  refusedConnections = 0;
   slowConsumersClosed = 0;
   readonly errors = new Map<number, number>();
 

@@ -159,6 +159,7 @@ export class ClientSession implements Session {
     // A 1-2 character topic is a link alias set up through `emitter/link/`.
     const expanded = topic.length <= 2 ? this.links.get(topic) : topic;
     if (expanded === undefined) return Errors.BadRequest;
+    if (this.topicTooLong(expanded)) return Errors.TopicTooLong;
     const channel = parseChannel(expanded);
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.key === 'emitter') {
@@ -168,6 +169,18 @@ export class ClientSession implements Session {
     }
     if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;
     return this.core.pubsub.publish(this, channel, payload, retain);
+  }
+
+  private topicTooLong(topic: string): boolean {
+    const limits = this.core.limits;
+    if (topic.length > limits.maxTopicLength) return true;
+    // Levels after the key, options excluded: count slashes before any '?', stopping once over the limit.
+    const end = topic.indexOf('?') >= 0 ? topic.indexOf('?') : topic.length;
+    let slashes = 0;
+    for (let i = topic.indexOf('/'); i >= 0 && i < end; i = topic.indexOf('/', i + 1)) {
+      if (++slashes - 1 > limits.maxTopicLevels) return true;
+    }
+    return false;
   }
 
   private onPubrel(messageId: number): void {
@@ -180,7 +193,9 @@ export class ClientSession implements Session {
     const errors: EmitterError[] = [];
     for (const { topic, qos } of packet.subscriptions) {
       const channel = parseChannel(normalizeSubscribeTopic(topic));
-      const result = await this.core.pubsub.subscribe(this, channel);
+      const result = this.topicTooLong(topic)
+        ? Errors.TopicTooLong
+        : await this.core.pubsub.subscribe(this, channel);
       if (result instanceof EmitterError) {
         granted.push(SUBACK_FAILURE);
         errors.push(result);

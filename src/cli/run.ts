@@ -235,6 +235,11 @@ function brokerOptions(config: Config, license: License, logger: Logger): Broker
       readRate: config.limit.readRate,
       outgoingBuffer: config.limit.outgoingBuffer,
       slowConsumer: config.limit.slowConsumer,
+      maxConnections: config.limit.maxConnections,
+      connectRate: config.limit.connectRate,
+      maxSubscriptions: config.limit.maxSubscriptions,
+      maxTopicLength: config.limit.maxTopicLength,
+      maxTopicLevels: config.limit.maxTopicLevels,
     },
     logger,
   };

@@ -26,6 +26,11 @@ export const configSchema = z.object({
         .positive()
         .default(8 * 1024 * 1024),
       slowConsumer: z.enum(['drop', 'disconnect']).default('drop'),
+      maxConnections: z.number().int().nonnegative().default(100000),
+      connectRate: z.number().int().nonnegative().default(1000),
+      maxSubscriptions: z.number().int().positive().default(1000),
+      maxTopicLength: z.number().int().positive().default(1024),
+      maxTopicLevels: z.number().int().positive().default(32),
     })
     .prefault({}),
   tls: z

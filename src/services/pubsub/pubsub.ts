@@ -29,6 +29,8 @@ export interface PubSubDependencies {
   readonly trie: SubscriptionTrie<Subscriber>;
   readonly storage: Storage;
   readonly listeners?: SubscriptionListener[];
+  /** Most subscriptions one session may hold (default unlimited). */
+  readonly maxSubscriptions?: number;
   /** Plain counters for metrics; bumped on the hot path, read at scrape time. */
   readonly counters?: {
     messagesIn: number;
@@ -149,6 +151,13 @@ export class PubSub {
       rejectExtend: true,
     });
     if (key instanceof EmitterError) return key;
+    const max = this.deps.maxSubscriptions ?? Infinity;
+    if (
+      session.subscriptions.size >= max &&
+      !session.subscriptions.has(ssidKey(ssidOf(key.contract, channel.query)))
+    ) {
+      return Errors.TooManySubscriptions;
+    }
     if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
       return this.add(session, key, channel);
     }
