@@ -64,7 +64,7 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   counter('emitter_messages_in_total', 'Messages published by clients.', () => c.messagesIn);
   counter(
     'emitter_messages_out_total',
-    'Messages delivered to clients (replies and replays included).',
+    'Messages delivered to subscribers (live fan-out; replies and replays not included).',
     () => c.messagesOut,
   );
   counter('emitter_bytes_in_total', 'Bytes received from clients.', () => c.bytesIn + source.openBytes().in);
