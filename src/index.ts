@@ -1,0 +1,6 @@
+export { Broker, type BrokerOptions, type ListenAddress } from './broker/broker.js';
+export { loadConfig, type Config } from './config/index.js';
+export { EmitterError, Errors } from './errors.js';
+export { createSecureServer, createServer, MqttConnection } from './mqtt/index.js';
+export { generateLicense, KeyAuthority, parseLicense, Permission } from './security/index.js';
+export { createStorage, type Storage } from './storage/index.js';
