@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { EmitterRequestError } from '../../src/client/index.js';
 import {
   connect,
-  EmitterRequestError,
   type EmitterClient,
   type EmitterMessage,
   type PresenceEvent,
