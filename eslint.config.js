@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.bundle.js', 'examples/**/vendor/'] },
@@ -15,6 +16,10 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js', '**/*.cjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['examples/presence/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

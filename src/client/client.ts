@@ -268,7 +268,8 @@ export class EmitterClient extends TypedEmitter<EmitterClientEvents> {
 
 function toPayload(message: string | Uint8Array): string | Buffer {
   if (typeof message === 'string') return message;
-  // MQTT.js wants a Buffer (its browser build ships a Buffer polyfill).
+  // MQTT.js wants a Buffer in Node; in a browser its bundled codec takes the bytes as they are.
+  if (typeof Buffer === 'undefined') return message as unknown as Buffer;
   return Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }
 
