@@ -182,7 +182,12 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     if (this.closed) return;
     this.bytesReceived += chunk.length;
     if (this.connected && this.timer) this.timer.refresh();
-    let buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
+  }
+
+  // Frames and parses whole packets; keeps a partial one (or, while rate-limited, the rest) for later.
+  private process(input: Buffer): void {
+    let buffer = input;
     this.pending = undefined;
     let offset = 0;
     while (offset < buffer.length && !this.closed) {
@@ -203,7 +208,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       if (end > buffer.length) break;
       this.parser.parse(buffer.subarray(offset, end));
       offset = end;
-      if (this.readRate > 0) this.countPacket();
+      if (this.readRate > 0 && this.overReadRate()) break;
     }
     if (offset < buffer.length && !this.closed) {
       buffer = buffer.subarray(offset);
@@ -211,21 +216,28 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     }
   }
 
-  // Over `readRate` packets in this second: stop reading until the next one (the rest stays in the socket).
-  private countPacket(): void {
+  // Over `readRate` packets in this second: stop reading until the next one. What was already read
+  // waits in `pending`; the rest stays in the socket, which pushes back on the sender.
+  private overReadRate(): boolean {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.windowPackets = 0;
     }
-    if (++this.windowPackets < this.readRate || this.stream.isPaused()) return;
+    if (++this.windowPackets < this.readRate) return false;
     this.stream.pause();
     setTimeout(
       () => {
-        if (!this.closed) this.stream.resume();
+        if (this.closed) return;
+        this.windowStart = Date.now();
+        this.windowPackets = 0;
+        if (this.pending) this.process(this.pending);
+        if (!this.closed && !this.stream.readableFlowing && this.windowPackets < this.readRate)
+          this.stream.resume();
       },
       1000 - (now - this.windowStart),
     ).unref();
+    return true;
   }
 
   private dispatch(packet: Packet): void {

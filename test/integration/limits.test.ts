@@ -175,3 +175,21 @@ test('a corrupt or unusable ssd directory stops the broker with a clear message'
   assert.equal(unusable.code, 1);
   assert.match(unusable.stderr, /storage: .*not-a-directory/);
 });
+
+test('readRate: a client sending faster than the limit is slowed down, not served ahead of others', async () => {
+  const server = await startTestBroker({ limits: { readRate: 20 } });
+  const flooder = await connectClient(server.port);
+  try {
+    const key = await keygen(flooder, server.secret, 'rate/', 'rw');
+    await flooder.mqtt.subscribeAsync(`${key}/rate/`);
+    const started = Date.now();
+    for (let i = 0; i < 60; i++) flooder.mqtt.publish(`${key}/rate/`, String(i));
+    await flooder.next((m) => m.payload.toString() === '59', 15000);
+    // 60 packets at 20 per second need at least two more seconds after the first batch.
+    assert.ok(Date.now() - started >= 1500, `60 packets read in ${Date.now() - started} ms`);
+    assert.equal(flooder.received.filter((m) => m.topic === 'rate/').length, 60, 'slowed, nothing lost');
+  } finally {
+    await flooder.end();
+    await server.close();
+  }
+});
