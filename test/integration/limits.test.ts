@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -191,5 +192,21 @@ test('readRate: a client sending faster than the limit is slowed down, not serve
   } finally {
     await flooder.end();
     await server.close();
+  }
+});
+
+test('a full storage disk stops the start with a clear message (a 12 KiB tmpfs)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'emitter-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', dir]);
+  try {
+    const full = await runEmitter([], {
+      EMITTER_LISTEN: '127.0.0.1:0',
+      EMITTER_STORAGE_PROVIDER: 'ssd',
+      EMITTER_STORAGE_CONFIG_DIR: dir,
+    });
+    assert.equal(full.code, 1);
+    assert.match(full.stderr, /storage: .*(full|space)/);
+  } finally {
+    execFileSync('umount', [dir]);
   }
 });
