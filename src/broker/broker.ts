@@ -1,8 +1,9 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createHttpHandler, type Route } from '../http/handler.js';
-import { SubscriptionTrie } from '../channel/index.js';
+import { createHttpHandler, type Route as HttpRoute } from '../http/handler.js';
+import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
+import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
 import { createKeygenHandler } from '../services/keygen/handler.js';
@@ -59,7 +60,9 @@ export interface BrokerOptions {
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
   /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
-  readonly httpRoutes?: Record<string, Route>;
+  readonly httpRoutes?: Record<string, HttpRoute>;
+  /** How this node joins others (default: alone). */
+  readonly cluster?: Cluster;
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
@@ -78,6 +81,8 @@ export class Broker implements BrokerCore {
   readonly requests: RequestRouter;
   readonly limits: BrokerCore['limits'];
   readonly sessions = new Set<ClientSession>();
+  readonly cluster: Cluster;
+  private readonly sessionsById = new Map<string, ClientSession>();
   readonly counters = new BrokerCounters();
   readonly metrics: Registry;
   private readonly httpHandler: RequestListener;
@@ -100,6 +105,8 @@ export class Broker implements BrokerCore {
     };
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
+    this.cluster = options.cluster ?? new LocalCluster('local');
+    this.replicateSubscriptions();
     this.storage = options.storage ?? new InMemoryStorage();
     this.pubsub = new PubSub({
       authority: this.authority,
@@ -126,6 +133,7 @@ export class Broker implements BrokerCore {
         for (const session of this.sessions) count += session.subscriptions.size;
         return count;
       },
+      cluster: this.cluster,
       openBytes: () => {
         const bytes = { in: 0, out: 0 };
         for (const session of this.sessions) {
@@ -164,6 +172,7 @@ export class Broker implements BrokerCore {
 
   /** Starts the listeners; resolves with the bound addresses (useful with port 0). */
   async listen(): Promise<{ port: number; tlsPort?: number }> {
+    await this.cluster.start(this.clusterHost());
     const connection = {
       maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
       connectTimeout: this.options.limits?.connectTimeoutMs,
@@ -230,6 +239,8 @@ export class Broker implements BrokerCore {
     for (const session of this.sessions) session.connection.end();
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;
+    // After the clients: their unsubscribes reach the peers before this node says goodbye.
+    await this.cluster.close();
     // Pending stored messages are committed before the storage closes.
     await this.storage.close();
   }
@@ -254,6 +265,7 @@ export class Broker implements BrokerCore {
 
   sessionClosed(session: ClientSession): void {
     this.sessions.delete(session);
+    this.sessionsById.delete(session.id);
     this.counters.bytesIn += session.connection.bytesReceived;
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
@@ -267,6 +279,52 @@ export class Broker implements BrokerCore {
       return;
     }
     this.counters.connectionsTotal++;
-    this.sessions.add(new ClientSession(connection, this));
+    const session = new ClientSession(connection, this);
+    this.sessions.add(session);
+    this.sessionsById.set(session.id, session);
+  }
+
+  // Every trie change made for a client of this node is told to the cluster, whichever service made it
+  // (subscriptions, share groups, presence watches), so peers route matching messages here.
+  private replicateSubscriptions(): void {
+    const describe = (ssid: Ssid, session: ClientSession) => ({
+      id: session.id,
+      username: session.username,
+      clientId: session.clientId,
+      channel: session.subscriptions.get(ssidKey(ssid))?.channel ?? '',
+      ssid,
+    });
+    this.trie.observe({
+      added: (ssid, subscriber) => {
+        if (subscriber instanceof ClientSession) this.cluster.subscribed(describe(ssid, subscriber));
+      },
+      removed: (ssid, subscriber) => {
+        if (subscriber instanceof ClientSession) this.cluster.unsubscribed(describe(ssid, subscriber));
+      },
+    });
+  }
+
+  // What the cluster calls back into: the trie for peers' subscribers, and local delivery of their messages.
+  private clusterHost(): ClusterHost {
+    return {
+      addRemote: (ssid, subscriber) => void this.trie.subscribe(ssid, subscriber),
+      removeRemote: (ssid, subscriber) => void this.trie.unsubscribe(ssid, subscriber),
+      deliverLocal: (route: Route, packet, storedId) => {
+        const recipients = this.trie.matchChannel(route.contract, route.levels).subscribers;
+        for (let i = 0; i < recipients.length; i++) {
+          const recipient = recipients[i];
+          if (recipient.peer !== undefined) continue; // a peer's copy went from the publisher's node
+          recipient.deliver(packet, storedId);
+          this.counters.messagesOut++;
+        }
+      },
+      deliverTo: (sessionId, packet, storedId) => {
+        const session = this.sessionsById.get(sessionId);
+        if (!session) return;
+        session.deliver(packet, storedId);
+        this.counters.messagesOut++;
+      },
+      peerLeft: (subscriptions) => this.presence.peerLeft(subscriptions),
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterCounters } from '../cluster/index.js';
 
 /** Plain counters the hot path bumps; Prometheus reads them only when scraped. */
 export class BrokerCounters {
@@ -28,6 +29,8 @@ export interface MetricsSource {
   subscriptions(): number;
   /** Bytes in/out of the connections still open (closed ones are already in the counters). */
   openBytes(): { in: number; out: number };
+  /** The cluster's counters and how many peer nodes it knows. */
+  readonly cluster: { readonly counters: ClusterCounters; readonly peers: number };
 }
 
 /** A Prometheus registry with the broker's metrics (prefix `emitter_`) and Node's defaults. */
@@ -80,6 +83,23 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     'emitter_slow_consumers_closed_total',
     'Clients closed for not reading.',
     () => c.slowConsumersClosed,
+  );
+  const cluster = source.cluster;
+  gauge('emitter_cluster_peers', 'Other cluster nodes this node knows alive.', () => cluster.peers);
+  counter(
+    'emitter_cluster_forwarded_total',
+    'Messages sent to peer nodes (one copy per node with a matching subscriber).',
+    () => cluster.counters.forwarded,
+  );
+  counter(
+    'emitter_cluster_received_total',
+    'Messages received from peer nodes.',
+    () => cluster.counters.received,
+  );
+  counter(
+    'emitter_cluster_dropped_total',
+    'Messages for peer nodes dropped because Redis was unreachable.',
+    () => cluster.counters.dropped,
   );
   gauge('emitter_event_loop_lag_seconds', 'Mean event-loop delay since the last scrape.', () => {
     const mean = lag.mean / 1e9;

@@ -37,4 +37,4 @@ export {
   type Identified,
   type Match,
 } from './match.js';
-export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions } from './trie.js';
+export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions, type TrieObserver } from './trie.js';

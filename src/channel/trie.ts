@@ -13,6 +13,12 @@ export const MatchStrategy = { Emitter: 'emitter', Mqtt: 'mqtt' } as const;
 /** One of the `MatchStrategy` values (the config's `matcher`). */
 export type MatchStrategy = (typeof MatchStrategy)[keyof typeof MatchStrategy];
 
+/** Told about every change that took effect (for replicating subscriptions elsewhere). */
+export interface TrieObserver<S> {
+  added(ssid: Ssid, subscriber: S): void;
+  removed(ssid: Ssid, subscriber: S): void;
+}
+
 /** Tuning for a trie. */
 export interface SubscriptionTrieOptions {
   /** Most published SSIDs whose match is kept; past it the cache starts over. Default 10,000. */
@@ -56,6 +62,7 @@ export class SubscriptionTrie<S extends Identified> {
   private pairs = 0;
   private addresses = 0;
   private changes = 0;
+  private observer: TrieObserver<S> | undefined;
 
   /** Creates an empty trie matching with `strategy`. */
   constructor(
@@ -64,6 +71,11 @@ export class SubscriptionTrie<S extends Identified> {
   ) {
     this.walk = strategy === MatchStrategy.Mqtt ? walkMqtt : walkEmitter;
     this.cacheLimit = Math.max(1, options.cacheLimit ?? DEFAULT_CACHE_LIMIT);
+  }
+
+  /** Sets the one observer told about every subscribe and unsubscribe that changed the trie. */
+  observe(observer: TrieObserver<S> | undefined): void {
+    this.observer = observer;
   }
 
   /** Bumped on every change; whoever caches something derived from matches can compare it. */
@@ -101,13 +113,15 @@ export class SubscriptionTrie<S extends Identified> {
     node.subscribers.set(subscriber.id, subscriber);
     this.pairs++;
     this.changed();
+    this.observer?.added(ssid, subscriber);
     return true;
   }
 
   /** Removes `subscriber` (by id) from `ssid`; false when it was not subscribed there. */
   unsubscribe(ssid: Ssid, subscriber: Identified): boolean {
     const node = this.find(ssid);
-    if (node?.subscribers?.delete(subscriber.id) !== true) return false;
+    const stored = node?.subscribers?.get(subscriber.id);
+    if (stored === undefined || node?.subscribers?.delete(subscriber.id) !== true) return false;
     this.pairs--;
     if (node.subscribers.size === 0) {
       this.addresses--;
@@ -115,6 +129,7 @@ export class SubscriptionTrie<S extends Identified> {
       prune(node);
     }
     this.changed();
+    this.observer?.removed(ssid, stored);
     return true;
   }
 

@@ -13,7 +13,9 @@ import {
   type Storage,
   type StorageConfig,
 } from '../storage/index.js';
+import { RedisCluster } from '../cluster/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
+import { isSupervisor, superviseWorkers } from './workers.js';
 import { VERSION } from './version.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -113,7 +115,28 @@ async function serve(
     env,
   });
   const logger = pino({ level: config.logging.level, base: undefined });
+  const redisUrls = clusterRedisUrls(config);
+  const nodeName = config.cluster.name || `${hostname().replace(/[^A-Za-z0-9.:-]/g, '-')}-${process.pid}`;
+  if (config.cluster.workers > 1 && redisUrls.length === 0) {
+    throw new ConfigError(
+      'cluster.workers: several workers join through Redis; set cluster.redis (EMITTER_CLUSTER_REDIS) too',
+    );
+  }
   const license = resolveLicense(config, output);
+  if (isSupervisor(config.cluster.workers)) {
+    if (config.storage.provider !== 'redis') {
+      logger.warn(
+        { provider: config.storage.provider },
+        'each worker has its own message storage; use storage.provider "redis" to share stored messages',
+      );
+    }
+    return superviseWorkers({
+      count: config.cluster.workers,
+      name: nodeName,
+      env: { EMITTER_LICENSE: license.toString() },
+      logger,
+    });
+  }
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
   const storage = openStorage(config);
@@ -125,6 +148,15 @@ async function serve(
     authority,
     httpRoutes: { '/keygen': createKeygenPage(authority) },
     monitor: monitorOptions(config),
+    cluster:
+      redisUrls.length === 0
+        ? undefined
+        : new RedisCluster({
+            name: nodeName,
+            urls: redisUrls,
+            deadAfterMs: config.cluster.deadAfter,
+            logger,
+          }),
   });
   await broker.listen();
   logger.info('service started');
@@ -150,6 +182,17 @@ async function serve(
 }
 
 const SHUTDOWN_TIMEOUT_MS = 10000;
+
+// `cluster.redis`: one URL for a standalone Redis, several (a list, or comma-separated) for Redis Cluster seeds.
+function clusterRedisUrls(config: Config): string[] {
+  const value = config.cluster.redis;
+  const list = (Array.isArray(value) ? value : value.split(',')).map((url) => url.trim()).filter(Boolean);
+  for (const url of list) {
+    if (!/^rediss?:\/\//.test(url))
+      throw new ConfigError(`cluster.redis: ${JSON.stringify(url)} is not a redis:// or rediss:// URL`);
+  }
+  return list;
+}
 
 // Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
 function monitorOptions(config: Config): BrokerOptions['monitor'] {
@@ -201,13 +244,20 @@ function resolveLicense(config: Config, output: CliOutput): License {
 // Storage settings come from `storage.config` (file or EMITTER_STORAGE_CONFIG[_*]); `ssd` defaults to ./data.
 function openStorage(config: Config): Storage {
   const settings = config.storage.config as StorageConfig & Record<string, unknown>;
-  if (config.storage.provider === 'redis') {
-    throw new ConfigError('storage.provider: "redis" needs the cluster release; use inmemory, ssd or noop');
+  // The redis provider defaults to the cluster's Redis, so a cluster needs only one URL.
+  const redis: { url?: string; cluster?: string[] } = {};
+  if (config.storage.provider === 'redis' && settings.url === undefined && settings.cluster === undefined) {
+    const urls = clusterRedisUrls(config);
+    if (urls.length === 1) redis.url = urls[0];
+    else if (urls.length > 1) redis.cluster = urls;
   }
+  const seeds: unknown = settings.cluster;
+  if (typeof seeds === 'string') redis.cluster = seeds.split(',').map((url) => url.trim());
   try {
     const provider = parseStorageProvider(config.storage.provider);
     return createStorage(provider, {
       ...settings,
+      ...redis,
       dir: typeof settings.dir === 'string' ? settings.dir : 'data',
     });
   } catch (error) {

@@ -34,6 +34,7 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   'cluster.dir': 'string',
   'cluster.redis': 'list',
   'cluster.workers': 'number',
+  'cluster.deadAfter': 'number',
   'storage.provider': 'string',
   'storage.config': 'map',
   'monitor.provider': 'string',

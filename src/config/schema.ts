@@ -52,6 +52,8 @@ export const configSchema = z.object({
       dir: z.string().default(''),
       redis: z.union([z.string(), z.array(z.string())]).default(''),
       workers: z.number().int().positive().default(1),
+      /** Milliseconds after which a silent node is dead and its subscribers are dropped cluster-wide. */
+      deadAfter: z.number().int().positive().default(10000),
     })
     .prefault({}),
   storage: z

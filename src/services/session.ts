@@ -1,15 +1,11 @@
 import type { Ssid } from '../channel/index.js';
+import type { RoutedSubscriber } from '../cluster/index.js';
 
-/** Anything a message can be delivered to: a client connection here, a peer node later. */
-export interface Subscriber {
-  /** Unique id: Emitter's 26-character connection id for clients. */
-  readonly id: string;
-  /**
-   * Writes an already-encoded MQTT PUBLISH packet; the same buffer goes to every recipient. `storedId` is
-   * the storage id of a message that was also stored, so a replay in progress can drop the duplicate.
-   */
-  deliver(packet: Buffer, storedId?: Buffer): void;
-}
+/**
+ * Anything a message can be delivered to: a client connection of this node, or (with `peer` set) a
+ * client of another cluster node, reached through the cluster. Ids are Emitter's connection ids.
+ */
+export type Subscriber = RoutedSubscriber;
 
 /** One subscription held by a session, keyed by its SSID. */
 export interface SessionSubscription {

@@ -285,3 +285,18 @@ test('subscribersOf lists direct subscribers and every member of matching groups
   assert.deepEqual(ids(trie.subscribersOf(ssidOfTopic('key/a/b/'))), ['direct', 'm1', 'm2']);
   assert.deepEqual(ids(trie.subscribersOf(ssidOfTopic('key/z/'))), []);
 });
+
+test('observer: told about each subscribe and unsubscribe that changed the trie, not about no-ops', () => {
+  const trie = new SubscriptionTrie<{ id: string }>();
+  const seen: string[] = [];
+  trie.observe({
+    added: (ssid, s) => seen.push(`+${s.id}:${ssid.join('.')}`),
+    removed: (ssid, s) => seen.push(`-${s.id}:${ssid.join('.')}`),
+  });
+  const a = { id: 'a' };
+  trie.subscribe([1, 2], a);
+  trie.subscribe([1, 2], a); // already there
+  trie.unsubscribe([1, 3], a); // never there
+  trie.unsubscribe([1, 2], { id: 'a' }); // by id: the stored object is reported
+  assert.deepEqual(seen, ['+a:1.2', '-a:1.2']);
+});

@@ -8,6 +8,7 @@ import {
   type SubscriptionTrie,
 } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
+import type { MemberSubscription } from '../../cluster/index.js';
 import { Permission, type KeyAuthority } from '../../security/index.js';
 import type { PubSub, SubscriptionListener } from '../pubsub/pubsub.js';
 import { RequestFailure, type RequestHandler, type RequestResult } from '../request.js';
@@ -84,6 +85,17 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
     this.notify('unsubscribe', session, subscription);
   }
 
+  /**
+   * Tells this node's watchers that clients of a peer node left (the peer died, so it cannot): every
+   * surviving node tells its own watchers, so each watcher hears it once.
+   */
+  peerLeft(subscriptions: readonly MemberSubscription[]): void {
+    for (const subscription of subscriptions) {
+      if (subscription.channel === '') continue; // an internal subscription (a presence watch)
+      this.notify('unsubscribe', subscription, subscription, true);
+    }
+  }
+
   /** Forgets a session's presence subscriptions (it disconnected). */
   dropSession(session: Session): void {
     const watched = this.watches.get(session);
@@ -113,8 +125,9 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
 
   private notify(
     event: 'subscribe' | 'unsubscribe',
-    session: Session,
+    member: Member,
     subscription: SessionSubscription,
+    localOnly = false,
   ): void {
     const presenceSsid = [0, WellKnownHash.presence, ...subscription.ssid];
     const watchers = this.deps.trie.match(presenceSsid);
@@ -124,15 +137,21 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
       event,
       channel: subscription.channel,
       occupancy: this.members(subscription.ssid).length,
-      who: describe(session),
+      who: describe(member),
     };
-    this.deps.pubsub.deliver(presenceSsid, PRESENCE_TOPIC, Buffer.from(JSON.stringify(notification)));
+    const payload = Buffer.from(JSON.stringify(notification));
+    if (!localOnly) {
+      this.deps.pubsub.deliver(presenceSsid, PRESENCE_TOPIC, payload);
+      return;
+    }
+    const local = watchers.subscribers.filter((watcher) => watcher.peer === undefined);
+    this.deps.pubsub.deliverMatch({ subscribers: local, groups: [] }, PRESENCE_TOPIC, payload);
   }
 
   // Connections (not peers) a publish to `ssid` would reach; one random member per share group.
-  private members(ssid: Ssid): Session[] {
+  private members(ssid: Ssid): Member[] {
     const match = this.deps.trie.match(ssid);
-    const members: Session[] = [];
+    const members: Member[] = [];
     const seen = new Set<Subscriber>();
     for (const subscriber of match.subscribers) {
       if (isSession(subscriber) && !seen.has(subscriber)) {
@@ -151,12 +170,16 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
   }
 }
 
-function isSession(subscriber: Subscriber): subscriber is Session {
+/** Who a notification or status names: a client here or on a peer node. */
+type Member = Pick<Session, 'id' | 'username'>;
+
+// Clients (here or on peer nodes) have a client id; other subscribers (monitor sinks) do not.
+function isSession(subscriber: Subscriber): subscriber is Subscriber & Member {
   return 'clientId' in subscriber;
 }
 
-function describe(session: Session): PresenceMember {
-  return session.username ? { id: session.id, username: session.username } : { id: session.id };
+function describe(member: Member): PresenceMember {
+  return member.username ? { id: member.id, username: member.username } : { id: member.id };
 }
 
 // A uniform random subset of `limit` items (partial Fisher-Yates on a copy), order otherwise kept.

@@ -11,6 +11,7 @@ import {
   type Ssid,
   type SubscriptionTrie,
 } from '../../channel/index.js';
+import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import { encodePublish } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
@@ -81,6 +82,8 @@ export class PubSub {
         channel.channel,
         payload,
         exclude,
+        undefined,
+        { contract: key.contract, levels: channel.query },
       );
       return undefined;
     }
@@ -98,22 +101,32 @@ export class PubSub {
       },
       () => Errors.ServerError,
     );
-    this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id);
+    this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id, {
+      contract: key.contract,
+      levels: channel.query,
+    });
     return stored;
   }
 
-  /** Sends a message to every subscriber of an SSID. */
+  /** Sends a message to every subscriber of an SSID (on every cluster node). */
   deliver(ssid: Ssid, topic: string, payload: Buffer, exclude?: Subscriber): number {
-    return this.deliverMatch(this.deps.trie.match(ssid), topic, payload, exclude);
+    return this.deliverMatch(this.deps.trie.match(ssid), topic, payload, exclude, undefined, {
+      contract: ssid[0],
+      levels: ssid.slice(1),
+    });
   }
 
-  /** Sends a message to a match's recipients: encoded once, the same buffer written to each. */
+  /**
+   * Sends a message to a match's recipients: encoded once, the same buffer written to each. `route` is
+   * where it was published, which subscribers on peer nodes need to forward it.
+   */
   deliverMatch(
     match: Match<Subscriber>,
     topic: string,
     payload: Buffer,
     exclude?: Subscriber,
     storedId?: Buffer,
+    route?: Route,
   ): number {
     const direct = match.subscribers;
     const groups = match.groups;
@@ -123,15 +136,15 @@ export class PubSub {
     for (let i = 0; i < direct.length; i++) {
       const subscriber = direct[i];
       if (subscriber === exclude) continue;
-      subscriber.deliver(packet, storedId);
-      sent++;
+      subscriber.deliver(packet, storedId, route);
+      if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
     }
     for (let i = 0; i < groups.length; i++) {
       // The publisher is left out before picking, so a group still gets the message under me=0.
       const member = pickShareMember(groups[i], exclude?.id);
       if (member === undefined) continue;
-      member.deliver(packet, storedId);
-      sent++;
+      member.deliver(packet, storedId, route);
+      if (member.peer === undefined) sent++;
     }
     if (this.deps.counters) this.deps.counters.messagesOut += sent;
     return sent;

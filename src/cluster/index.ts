@@ -1,0 +1,2 @@
+export * from './cluster.js';
+export { RedisCluster, type RedisClusterOptions } from './redis/redis-cluster.js';

@@ -1,0 +1,74 @@
+import type { Route } from '../cluster.js';
+
+/**
+ * Messages between nodes travel in batches: one Redis PUBLISH carries every frame a node queued for a
+ * peer during one event-loop turn. A frame is
+ * `[u32 length][u8 kind][u8 levels][u32 contract][u32 level]*[u8 idLength][storedId][u8 targetLength][target][packet]`,
+ * where `packet` is the already-encoded MQTT PUBLISH, written unchanged to the receiving node's clients.
+ */
+export const FrameKind = { Direct: 0, Targeted: 1 } as const;
+/** One of the `FrameKind` values. */
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+/** A decoded frame; `packet` and `storedId` are views into the received batch. */
+export interface Frame {
+  readonly kind: FrameKind;
+  readonly route: Route;
+  readonly storedId: Buffer | undefined;
+  /** The session a share-group message was picked for (Targeted frames). */
+  readonly target: string;
+  readonly packet: Buffer;
+}
+
+const MAX_LEVELS = 255;
+
+/** The header of a frame; the packet itself follows it unchanged (so it is not copied twice). */
+export function encodeFrameHeader(
+  kind: FrameKind,
+  route: Route,
+  storedId: Buffer | undefined,
+  target: string,
+  packetLength: number,
+): Buffer {
+  const levels = Math.min(route.levels.length, MAX_LEVELS);
+  const idLength = storedId?.length ?? 0;
+  const targetLength = Buffer.byteLength(target);
+  const headerLength = 4 + 1 + 1 + 4 + 4 * levels + 1 + idLength + 1 + targetLength;
+  const header = Buffer.allocUnsafe(headerLength);
+  let at = header.writeUInt32BE(headerLength - 4 + packetLength, 0);
+  at = header.writeUInt8(kind, at);
+  at = header.writeUInt8(levels, at);
+  at = header.writeUInt32BE(route.contract >>> 0, at);
+  for (let i = 0; i < levels; i++) at = header.writeUInt32BE(route.levels[i] >>> 0, at);
+  at = header.writeUInt8(idLength, at);
+  if (storedId !== undefined) at += storedId.copy(header, at);
+  at = header.writeUInt8(targetLength, at);
+  header.write(target, at, 'latin1');
+  return header;
+}
+
+/** Calls `visit` for every frame of a batch; a malformed tail is ignored (and counted by the caller). */
+export function decodeFrames(batch: Buffer, visit: (frame: Frame) => void): boolean {
+  let offset = 0;
+  while (offset + 4 <= batch.length) {
+    const end = offset + 4 + batch.readUInt32BE(offset);
+    if (end > batch.length || end < offset + 12) return false;
+    let at = offset + 4;
+    const kind = batch[at++] as FrameKind;
+    const count = batch[at++];
+    const contract = batch.readUInt32BE(at);
+    at += 4;
+    const levels: number[] = [];
+    for (let i = 0; i < count; i++, at += 4) levels.push(batch.readUInt32BE(at));
+    const idLength = batch[at++];
+    const storedId = idLength > 0 ? batch.subarray(at, at + idLength) : undefined;
+    at += idLength;
+    const targetLength = batch[at++];
+    const target = batch.toString('latin1', at, at + targetLength);
+    at += targetLength;
+    if (at > end) return false;
+    visit({ kind, route: { contract, levels }, storedId, target, packet: batch.subarray(at, end) });
+    offset = end;
+  }
+  return offset === batch.length;
+}

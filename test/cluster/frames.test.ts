@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { decodeFrames, encodeFrameHeader, FrameKind, type Frame } from '../../src/cluster/redis/frames.js';
+
+const frameArbitrary = fc.record({
+  kind: fc.constantFrom(FrameKind.Direct, FrameKind.Targeted),
+  contract: fc.nat({ max: 0xffffffff }),
+  levels: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 40 }),
+  storedId: fc.option(fc.uint8Array({ minLength: 1, maxLength: 40 }), { nil: undefined }),
+  target: fc.stringMatching(/^[A-Z2-7]{0,26}$/),
+  packet: fc.uint8Array({ maxLength: 300 }),
+});
+
+test('frames: a batch of frames decodes to exactly what was encoded, in order', () => {
+  fc.assert(
+    fc.property(fc.array(frameArbitrary, { maxLength: 20 }), (frames) => {
+      const parts: Buffer[] = [];
+      for (const f of frames) {
+        const packet = Buffer.from(f.packet);
+        const storedId = f.storedId ? Buffer.from(f.storedId) : undefined;
+        parts.push(
+          encodeFrameHeader(
+            f.kind,
+            { contract: f.contract, levels: f.levels },
+            storedId,
+            f.target,
+            packet.length,
+          ),
+          packet,
+        );
+      }
+      const decoded: Frame[] = [];
+      assert.equal(
+        decodeFrames(Buffer.concat(parts), (frame) => decoded.push(frame)),
+        true,
+      );
+      assert.equal(decoded.length, frames.length);
+      decoded.forEach((frame, i) => {
+        const f = frames[i];
+        assert.equal(frame.kind, f.kind);
+        assert.equal(frame.route.contract, f.contract);
+        assert.deepEqual(frame.route.levels, f.levels);
+        assert.deepEqual(
+          frame.storedId ? [...frame.storedId] : undefined,
+          f.storedId ? [...f.storedId] : undefined,
+        );
+        assert.equal(frame.target, f.target);
+        assert.deepEqual([...frame.packet], [...f.packet]);
+      });
+    }),
+  );
+});
+
+test('frames: a truncated or garbled batch is reported, never read past its end', () => {
+  const packet = Buffer.from('packet bytes');
+  const whole = Buffer.concat([
+    encodeFrameHeader(FrameKind.Direct, { contract: 7, levels: [1, 2] }, undefined, '', packet.length),
+    packet,
+  ]);
+  for (let cut = 1; cut < whole.length; cut++) {
+    let frames = 0;
+    assert.equal(
+      decodeFrames(whole.subarray(0, cut), () => frames++),
+      false,
+    );
+    assert.equal(frames, 0);
+  }
+  const garbled = Buffer.from(whole);
+  garbled.writeUInt32BE(3, 0); // shorter than any header
+  assert.equal(
+    decodeFrames(garbled, () => assert.fail('no frame from garbage')),
+    false,
+  );
+});

@@ -1,0 +1,116 @@
+import { once } from 'node:events';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { TestClient } from './clients.js';
+import { spawnEmitter, waitForOutput } from './process.js';
+
+/** One `emitter` process started as a cluster node. */
+export interface ClusterNode {
+  readonly name: string;
+  readonly port: number;
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Everything it logged so far (stdout and stderr). */
+  output(): string;
+  /** Kills it (SIGKILL by default) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Its Prometheus metrics as name -> value. */
+  metrics(): Promise<Map<string, number>>;
+}
+
+const nodes = new Set<ClusterNode>();
+process.on('exit', () => {
+  for (const node of nodes) node.child.kill('SIGKILL');
+});
+
+/** Starts `emitter` on a free loopback port as cluster node `name`, joined through `redis`. */
+export async function startNode(options: {
+  readonly name: string;
+  readonly license: string;
+  readonly redis: string | readonly string[];
+  readonly deadAfterMs?: number;
+  readonly env?: Record<string, string>;
+}): Promise<ClusterNode> {
+  const child = spawnEmitter([], {
+    EMITTER_LICENSE: options.license,
+    EMITTER_LISTEN: '127.0.0.1:0',
+    EMITTER_CLUSTER_NAME: options.name,
+    EMITTER_CLUSTER_REDIS: typeof options.redis === 'string' ? options.redis : options.redis.join(','),
+    EMITTER_CLUSTER_DEADAFTER: String(options.deadAfterMs ?? 2000),
+    EMITTER_MONITOR_PROVIDER: 'noop',
+    EMITTER_LOGGING_LEVEL: 'info',
+    ...options.env,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/, 30000))[1]);
+  await waitForOutput(child, /"service started"/, 30000);
+  const node: ClusterNode = {
+    name: options.name,
+    port,
+    child,
+    output: () => output,
+    async kill(signal = 'SIGKILL') {
+      nodes.delete(node);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+      await exited;
+      clearTimeout(timer);
+    },
+    metrics: () => scrapeMetrics(port),
+  };
+  nodes.add(node);
+  return node;
+}
+
+/** A broker's `/metrics` as name (with labels) -> value. */
+export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const text = await (
+    await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
+  ).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+/** A presence status request through `client`; resolves with the reply. */
+export async function presenceStatus(
+  client: TestClient,
+  key: string,
+  channel: string,
+): Promise<{ occupancy: number; who: Array<{ id: string; username?: string }> }> {
+  await client.mqtt.publishAsync('emitter/presence/', JSON.stringify({ key, channel, status: true }));
+  const reply = await client.next(
+    (m) => m.topic === 'emitter/presence/' && JSON.parse(m.payload.toString()).event === 'status',
+  );
+  return JSON.parse(reply.payload.toString()) as {
+    occupancy: number;
+    who: Array<{ id: string; username?: string }>;
+  };
+}
+
+/**
+ * Waits (bounded) until a node sees `occupancy` subscribers on a channel, cluster-wide: subscriptions
+ * reach the other nodes asynchronously, so a test publishes only once the publisher's node knows them.
+ */
+export async function waitForOccupancy(
+  client: TestClient,
+  key: string,
+  channel: string,
+  occupancy: number,
+  timeoutMs = 10000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  while (Date.now() < deadline) {
+    last = (await presenceStatus(client, key, channel)).occupancy;
+    if (last === occupancy) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`occupancy of ${channel} stayed ${last}, expected ${occupancy}`);
+}
