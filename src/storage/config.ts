@@ -26,6 +26,12 @@ export interface StorageConfig {
   readonly batchDelayMs?: number;
   /** ssd: most messages per commit; a fuller batch commits at once. Default 1000. */
   readonly maxBatch?: number;
+  /** redis: a Redis URL (`redis://host:port/db`, `rediss://` for TLS). */
+  readonly url?: string;
+  /** redis: seed URLs of a Redis Cluster (instead of `url`). */
+  readonly cluster?: readonly string[];
+  /** redis: prefix of every key, so several deployments can share one Redis; default `emitter:`. */
+  readonly prefix?: string;
 }
 
 /** The settings every provider shares, with defaults applied. */

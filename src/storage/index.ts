@@ -28,3 +28,4 @@ export { matchesPattern, replayPattern, type StorageQuery } from './query.js';
 export { DEFAULT_MAX_MEMORY_BYTES, InMemoryStorage } from './inmemory.js';
 export { DEFAULT_SSD_DIR, SsdStorage } from './ssd.js';
 export { NoopStorage } from './noop.js';
+export { RedisStorage, type RedisStorageConfig } from './redis.js';

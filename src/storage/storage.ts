@@ -9,6 +9,7 @@ import type { StorageConfig } from './config.js';
 import { InMemoryStorage } from './inmemory.js';
 import type { StoredMessage } from './message.js';
 import { NoopStorage } from './noop.js';
+import { RedisStorage } from './redis.js';
 import type { StorageQuery } from './query.js';
 import { SsdStorage } from './ssd.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
@@ -27,7 +28,7 @@ import { StorageError, StorageErrorCode } from './storage-error.js';
  * - returned messages and their buffers are shared: read them, do not modify them.
  */
 export interface Storage {
-  /** The provider name: `inmemory`, `ssd` or `noop`. */
+  /** The provider name: `inmemory`, `ssd`, `redis` or `noop`. */
   readonly name: string;
   /** Seconds a message published with RETAINED_TTL is kept (`storage.config.retain`): pass to `createMessage`. */
   readonly retain: number;
@@ -46,7 +47,7 @@ export interface Storage {
 }
 
 /** The providers `createStorage` knows. */
-export const StorageProvider = { InMemory: 'inmemory', Ssd: 'ssd', Noop: 'noop' } as const;
+export const StorageProvider = { InMemory: 'inmemory', Ssd: 'ssd', Redis: 'redis', Noop: 'noop' } as const;
 /** One of the `StorageProvider` values. */
 export type StorageProvider = (typeof StorageProvider)[keyof typeof StorageProvider];
 
@@ -60,7 +61,7 @@ export function parseStorageProvider(name: string | undefined): StorageProvider 
   for (const provider of Object.values(StorageProvider)) if (provider === lower) return provider;
   throw new StorageError(
     StorageErrorCode.Config,
-    `unknown storage provider ${JSON.stringify(name)}: use inmemory, ssd or noop`,
+    `unknown storage provider ${JSON.stringify(name)}: use inmemory, ssd, redis or noop`,
   );
 }
 
@@ -71,6 +72,8 @@ export function createStorage(provider: StorageProvider, config: StorageConfig =
       return new InMemoryStorage(config);
     case StorageProvider.Ssd:
       return new SsdStorage(config);
+    case StorageProvider.Redis:
+      return new RedisStorage(config);
     case StorageProvider.Noop:
       return new NoopStorage(config);
     default:

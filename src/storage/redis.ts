@@ -1,0 +1,257 @@
+/**
+ * The `redis` provider: stored messages in Redis, shared by every broker node of a cluster, so a message
+ * stored through one node is replayed through any other and outlives any broker process.
+ *
+ * Layout, per contract (the `{c<contract>}` hash tag keeps a contract's keys in one Redis Cluster slot,
+ * so each store is one MULTI; contracts spread over the slots):
+ * - `<prefix>{c<contract>}:ids`  sorted set, every score 0, member = hex message id: ordered by id, i.e.
+ *   by (time, sequence), and read newest first with ZREVRANGEBYLEX between the query's id bounds;
+ * - `<prefix>{c<contract>}:msg`  hash, hex id -> encoded message (expires, SSID, channel, payload);
+ * - `<prefix>{c<contract>}:exp`  sorted set by expiry time (unix seconds), for the purge;
+ * - `<prefix>contracts`          the contracts that have messages, for the purge.
+ * Expiry is judged by the storage's clock when reading (so an expired message is never returned), and
+ * expired messages are removed by the purge.
+ */
+
+import { Redis, Cluster as RedisClusterClient } from 'ioredis';
+import type { Ssid } from '../channel/ssid.js';
+import { commonSettings, nonNegativeInteger, type StorageConfig } from './config.js';
+import { isExpired, type StoredMessage } from './message.js';
+import { matchesPattern, planQuery, ResultCollector, type StorageQuery } from './query.js';
+import type { Storage } from './storage.js';
+import { StorageError, StorageErrorCode } from './storage-error.js';
+import { checkMessage } from './validate.js';
+
+/** Settings of the redis provider: `url` or `cluster`, `prefix`, and the common ones. */
+export type RedisStorageConfig = StorageConfig;
+
+const DEFAULT_PURGE_INTERVAL_MS = 10_000;
+// Ids read per round trip while walking a contract newest first.
+const PAGE = 256;
+const PURGE_BATCH = 1000;
+
+type RedisClient = Redis | RedisClusterClient;
+
+/** Messages kept in Redis (standalone or Redis Cluster). */
+export class RedisStorage implements Storage {
+  readonly name = 'redis';
+  readonly retain: number;
+  private readonly maxQueryBytes: number;
+  private readonly now: () => number;
+  private readonly prefix: string;
+  private readonly client: RedisClient;
+  private readonly knownContracts = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private lastError = '';
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(config: RedisStorageConfig = {}) {
+    const common = commonSettings(config);
+    this.retain = common.retain;
+    this.maxQueryBytes = common.maxQueryBytes;
+    this.now = common.now;
+    this.prefix = config.prefix ?? 'emitter:';
+    this.client = connect(config);
+    // ioredis reconnects on its own; errors are reported through the failing calls, not thrown here.
+    this.client.on('error', (error: Error) => {
+      this.lastError = error.message;
+    });
+    const interval = nonNegativeInteger('purgeIntervalMs', config.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
+    if (interval > 0) {
+      this.timer = setInterval(() => void this.purgeExpired().catch(() => {}), interval);
+      this.timer.unref();
+    }
+  }
+
+  /** Stores a message; resolves once Redis has it, rejects (bounded) while Redis is unreachable. */
+  async store(message: StoredMessage): Promise<void> {
+    this.checkOpen();
+    checkMessage(message);
+    if (isExpired(message.expires, this.now())) return;
+    const contract = message.ssid[0];
+    const id = message.id.toString('hex');
+    const write = this.run(async () => {
+      const registered = this.knownContracts.has(contract)
+        ? undefined
+        : this.client.sadd(this.contractsKey(), String(contract));
+      const multi = this.client
+        .multi()
+        .zadd(this.key(contract, 'ids'), 0, id)
+        .hset(this.key(contract, 'msg'), id, encodeBody(message));
+      if (message.expires > 0) multi.zadd(this.key(contract, 'exp'), message.expires, id);
+      const [results] = await Promise.all([multi.exec(), registered]);
+      const failed = results?.find(([error]) => error !== null);
+      if (failed) throw failed[0];
+      this.knownContracts.add(contract);
+    });
+    // A query issued before this settles waits for it (read your own writes, whatever the connection
+    // order: a Redis Cluster client may send a transaction after a later plain command).
+    this.writes.add(write);
+    try {
+      await write;
+    } finally {
+      this.writes.delete(write);
+    }
+  }
+
+  /** The newest matching messages, oldest first: walks the contract's ids from the newest, in pages. */
+  async query(ssid: Ssid, query: StorageQuery): Promise<StoredMessage[]> {
+    this.checkOpen();
+    const plan = planQuery(ssid, query, this.maxQueryBytes);
+    if (!plan) return [];
+    if (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    const contract = plan.pattern[0];
+    const collector = new ResultCollector(plan.limit, plan.maxBytes);
+    const now = this.now();
+    const lowest = plan.lower ? `[${plan.lower.toString('hex')}` : '-';
+    let highest = plan.upper ? `(${plan.upper.toString('hex')}` : '+';
+    return this.run(async () => {
+      for (;;) {
+        const ids = await this.client.zrevrangebylex(
+          this.key(contract, 'ids'),
+          highest,
+          lowest,
+          'LIMIT',
+          0,
+          PAGE,
+        );
+        if (ids.length === 0) break;
+        const bodies = await this.client.hmgetBuffer(this.key(contract, 'msg'), ...ids);
+        for (let i = 0; i < ids.length; i++) {
+          const body = bodies[i];
+          if (!body) continue; // purged between the two reads
+          const message = decodeBody(Buffer.from(ids[i], 'hex'), body);
+          if (!message || isExpired(message.expires, now) || !matchesPattern(plan.pattern, message.ssid))
+            continue;
+          if (!collector.add(message)) return collector.result();
+        }
+        if (ids.length < PAGE) break;
+        highest = `(${ids[ids.length - 1]}`;
+      }
+      return collector.result();
+    });
+  }
+
+  /** Removes expired messages of every contract; resolves to how many. */
+  async purgeExpired(): Promise<number> {
+    this.checkOpen();
+    return this.run(async () => {
+      const contracts = await this.client.smembers(this.contractsKey());
+      const now = Math.floor(this.now() / 1000);
+      let removed = 0;
+      for (const text of contracts) {
+        const contract = Number(text);
+        for (;;) {
+          const ids = await this.client.zrangebyscore(
+            this.key(contract, 'exp'),
+            0,
+            now,
+            'LIMIT',
+            0,
+            PURGE_BATCH,
+          );
+          if (ids.length === 0) break;
+          await this.client
+            .multi()
+            .zrem(this.key(contract, 'exp'), ...ids)
+            .zrem(this.key(contract, 'ids'), ...ids)
+            .hdel(this.key(contract, 'msg'), ...ids)
+            .exec();
+          removed += ids.length;
+          if (ids.length < PURGE_BATCH) break;
+        }
+      }
+      return removed;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  // Redis failures become StorageErrors (Io) naming the provider and the cause.
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      const reason = (error as Error).message || this.lastError;
+      throw new StorageError(StorageErrorCode.Io, `redis storage: ${reason}`, { cause: error });
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError(StorageErrorCode.Closed, 'redis storage is closed');
+  }
+
+  private key(contract: number, suffix: string): string {
+    return `${this.prefix}{c${contract}}:${suffix}`;
+  }
+
+  private contractsKey(): string {
+    return `${this.prefix}contracts`;
+  }
+}
+
+function connect(config: RedisStorageConfig): RedisClient {
+  // Commands wait through a short outage, then fail: a publish gets an error instead of hanging.
+  const options = { maxRetriesPerRequest: 1, connectTimeout: 5000, commandTimeout: 5000 };
+  const retryStrategy = (times: number): number => Math.min(100 * times, 2000);
+  if (config.cluster && config.cluster.length > 0) {
+    return new RedisClusterClient(
+      config.cluster.map((url) => {
+        const parsed = new URL(url);
+        return { host: parsed.hostname, port: Number(parsed.port || 6379) };
+      }),
+      { clusterRetryStrategy: retryStrategy, redisOptions: options },
+    );
+  }
+  if (!config.url) {
+    throw new StorageError(
+      StorageErrorCode.Config,
+      'storage.config.url is required for the redis provider (or storage.config.cluster for Redis Cluster)',
+    );
+  }
+  if (!/^rediss?:\/\//.test(config.url)) {
+    throw new StorageError(
+      StorageErrorCode.Config,
+      `storage.config.url must be a redis:// or rediss:// URL, got ${JSON.stringify(config.url)}`,
+    );
+  }
+  return new Redis(config.url, { ...options, retryStrategy });
+}
+
+// Body: [u32 expires][u8 levels][u32 ssid]*[u16 channel length][channel utf8][payload]
+function encodeBody(message: StoredMessage): Buffer {
+  const channel = Buffer.from(message.channel);
+  const head = Buffer.allocUnsafe(4 + 1 + 4 * message.ssid.length + 2);
+  let at = head.writeUInt32BE(message.expires >>> 0, 0);
+  at = head.writeUInt8(message.ssid.length, at);
+  for (const level of message.ssid) at = head.writeUInt32BE(level >>> 0, at);
+  head.writeUInt16BE(channel.length, at);
+  return Buffer.concat([head, channel, message.payload]);
+}
+
+function decodeBody(id: Buffer, body: Buffer): StoredMessage | undefined {
+  if (body.length < 7) return undefined;
+  const expires = body.readUInt32BE(0);
+  const levels = body[4];
+  let at = 5;
+  if (body.length < at + 4 * levels + 2) return undefined;
+  const ssid: number[] = [];
+  for (let i = 0; i < levels; i++, at += 4) ssid.push(body.readUInt32BE(at));
+  const channelLength = body.readUInt16BE(at);
+  at += 2;
+  if (body.length < at + channelLength) return undefined;
+  const channel = body.toString('utf8', at, at + channelLength);
+  const time = Number(id.readBigUInt64BE(0));
+  return { id, ssid, channel, payload: body.subarray(at + channelLength), time, expires };
+}
