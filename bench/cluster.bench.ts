@@ -1,0 +1,292 @@
+// Cross-node figures next to single-node ones, measured in the same run: a redis-server and two
+// emitter-ts nodes (built dist/) on loopback; QoS 0, 64-byte payloads, real channel keys in the topics.
+// `npm run bench:cluster` (about 30 s). Each scenario is bounded in time and count.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import mqttPacket from 'mqtt-packet';
+import { generateLicense, KeyAuthority } from '../src/security/index.js';
+import { startRedis } from '../test/helpers/redis.js';
+
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const PAYLOAD = Buffer.alloc(64, 0x61);
+const BATCH = 100;
+
+/** A minimal MQTT client on a raw socket; counts PUBLISH frames without decoding them all. */
+class RawClient {
+  received = 0;
+  onPayload: ((payload: Buffer) => void) | undefined;
+  private buffered = Buffer.alloc(0);
+  private waiting: ((type: number) => void) | undefined;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => this.read(chunk));
+  }
+
+  static async connect(port: number): Promise<RawClient> {
+    const client = new RawClient(net.connect(port, '127.0.0.1'));
+    const connack = client.expect(2);
+    client.socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: '',
+        keepalive: 0,
+      }),
+    );
+    await connack;
+    return client;
+  }
+
+  async subscribe(topic: string): Promise<void> {
+    const suback = this.expect(9);
+    this.socket.write(
+      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }),
+    );
+    await suback;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private expect(type: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no packet type ${type} within 10 s`)), 10000);
+      this.waiting = (got) => {
+        if (got !== type) return;
+        clearTimeout(timer);
+        this.waiting = undefined;
+        resolve();
+      };
+    });
+  }
+
+  // Walks frames by their fixed header only: the type nibble and the remaining length.
+  private read(chunk: Buffer): void {
+    const data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
+    let offset = 0;
+    for (;;) {
+      if (offset + 2 > data.length) break;
+      let length = 0;
+      let multiplier = 1;
+      let at = offset + 1;
+      let complete = false;
+      while (at < data.length && at < offset + 5) {
+        const byte = data[at++];
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete || at + length > data.length) break;
+      const type = data[offset] >> 4;
+      if (type === 3) {
+        this.received++;
+        if (this.onPayload) {
+          const topicLength = data.readUInt16BE(at);
+          this.onPayload(data.subarray(at + 2 + topicLength, at + length));
+        }
+      } else {
+        this.waiting?.(type);
+      }
+      offset = at + length;
+    }
+    this.buffered = offset < data.length ? Buffer.from(data.subarray(offset)) : Buffer.alloc(0);
+  }
+}
+
+interface Node {
+  readonly port: number;
+  readonly child: ChildProcess;
+}
+
+async function startNode(name: string, license: string, redis: string | undefined): Promise<Node> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      EMITTER_LICENSE: license,
+      EMITTER_LISTEN: '127.0.0.1:0',
+      EMITTER_CLUSTER_NAME: name,
+      EMITTER_CLUSTER_REDIS: redis ?? '',
+      EMITTER_MONITOR_PROVIDER: 'noop',
+      EMITTER_LIMIT_CONNECTRATE: '0',
+      EMITTER_LIMIT_OUTGOINGBUFFER: String(256 * 1024 * 1024),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${name} did not start: ${output}`)), 20000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"address":"127\.0\.0\.1:(\d+)"/.exec(output);
+      if (match && output.includes('service started')) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  });
+  return { port, child };
+}
+
+async function stopNode(node: Node): Promise<void> {
+  if (node.child.exitCode !== null) return;
+  node.child.kill('SIGKILL');
+  await once(node.child, 'exit');
+}
+
+/** Floods `SECONDS` of batched publishes from `from` to a subscriber on `to`; delivered msg/s and lost. */
+async function throughput(from: number, to: number, topic: string): Promise<{ rate: number; lost: number }> {
+  const subscriber = await RawClient.connect(to);
+  await subscriber.subscribe(topic);
+  const publisher = await RawClient.connect(from);
+  await waitForRoute(publisher, subscriber, topic);
+  const base = subscriber.received;
+  const one = mqttPacket.generate({
+    cmd: 'publish',
+    topic,
+    payload: PAYLOAD,
+    qos: 0,
+    retain: false,
+    dup: false,
+  });
+  const batch = Buffer.concat(Array.from({ length: BATCH }, () => one));
+  let sent = 0;
+  const started = Date.now();
+  const deadline = started + SECONDS * 1000;
+  while (Date.now() < deadline) {
+    sent += BATCH;
+    if (!publisher.socket.write(batch)) await once(publisher.socket, 'drain');
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+  // Let what is in flight arrive (bounded: stops when nothing more comes for 300 ms, or after 10 s).
+  for (
+    let i = 0, last = -1;
+    i < 100 && subscriber.received - base < sent && subscriber.received !== last;
+    i++
+  ) {
+    last = subscriber.received;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  const delivered = subscriber.received - base;
+  const elapsed = (Date.now() - started) / 1000;
+  publisher.close();
+  subscriber.close();
+  return { rate: delivered / elapsed, lost: sent - delivered };
+}
+
+/** 2,000 msg/s for `SECONDS` from `from` to a subscriber on `to`: latency percentiles in ms. */
+async function latency(
+  from: number,
+  to: number,
+  topic: string,
+): Promise<{ p50: number; p99: number; lost: number }> {
+  const subscriber = await RawClient.connect(to);
+  await subscriber.subscribe(topic);
+  const publisher = await RawClient.connect(from);
+  await waitForRoute(publisher, subscriber, topic);
+  const samples: number[] = [];
+  subscriber.onPayload = (payload) => {
+    if (payload.length === 64 && payload[8] === 0x62)
+      samples.push(Number(process.hrtime.bigint() - payload.readBigUInt64BE(0)) / 1e6);
+  };
+  const total = 2000 * SECONDS;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < total; i++) {
+    const due = started + BigInt(Math.round((i * 1e9) / 2000));
+    while (process.hrtime.bigint() < due) await new Promise((resolve) => setImmediate(resolve));
+    const payload = Buffer.alloc(64, 0x62);
+    payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
+    publisher.socket.write(
+      mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }),
+    );
+  }
+  for (let i = 0, last = -1; i < 20 && samples.length < total && samples.length !== last; i++) {
+    last = samples.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  publisher.close();
+  subscriber.close();
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), lost: total - samples.length };
+}
+
+// Subscriptions reach other nodes asynchronously: probe (bounded) until one message gets through.
+async function waitForRoute(publisher: RawClient, subscriber: RawClient, topic: string): Promise<void> {
+  const probe = mqttPacket.generate({
+    cmd: 'publish',
+    topic,
+    payload: Buffer.from('probe'),
+    qos: 0,
+    retain: false,
+    dup: false,
+  });
+  const base = subscriber.received;
+  for (let i = 0; i < 200; i++) {
+    publisher.socket.write(probe);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    if (subscriber.received > base) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // let the other probes drain
+      return;
+    }
+  }
+  throw new Error('no route from publisher to subscriber within 5 s');
+}
+
+const { license, text } = generateLicense();
+const created = new KeyAuthority(license).createKey({
+  secret: license.newMasterKey(),
+  channel: '#/',
+  type: 'rw',
+  ttl: 0,
+});
+if ('status' in created) throw new Error(created.message);
+const topic = (channel: string): string => `${created.key}/${channel}`;
+
+const redis = await startRedis();
+const single = await startNode('single', text, undefined);
+const a = await startNode('a', text, redis.url);
+const b = await startNode('b', text, redis.url);
+try {
+  const rows: string[] = [];
+  const fmt = (n: number, digits = 0): string =>
+    n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  const t1 = await throughput(single.port, single.port, topic('bench/single/'));
+  const t2 = await throughput(a.port, a.port, topic('bench/same/'));
+  const t3 = await throughput(a.port, b.port, topic('bench/cross/'));
+  const l1 = await latency(single.port, single.port, topic('lat/single/'));
+  const l3 = await latency(a.port, b.port, topic('lat/cross/'));
+  rows.push(
+    `| single node (no cluster) | ${fmt(t1.rate)} | ${fmt(t1.lost)} | ${fmt(l1.p50, 3)} | ${fmt(l1.p99, 3)} |`,
+  );
+  rows.push(`| cluster, same node | ${fmt(t2.rate)} | ${fmt(t2.lost)} | - | - |`);
+  rows.push(
+    `| cluster, across nodes (via Redis) | ${fmt(t3.rate)} | ${fmt(t3.lost)} | ${fmt(l3.p50, 3)} | ${fmt(l3.p99, 3)} |`,
+  );
+  const machine = `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  console.log(
+    [
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; ${SECONDS} s per figure, 1 publisher -> 1 subscriber, QoS 0, 64 B.`,
+      '',
+      '| path | delivered msg/s | lost | p50 ms at 2,000 msg/s | p99 ms |',
+      '|---|---|---|---|---|',
+      ...rows,
+    ].join('\n'),
+  );
+} finally {
+  await Promise.all([single, a, b].map(stopNode));
+  await redis.stop();
+}
+process.exit(0);
