@@ -180,7 +180,7 @@ describe('cluster of three nodes on one Redis', () => {
   });
 
   test('storage "redis": a message stored through one node is read back through another', async () => {
-    const { clients, key } = await setUp(nodes, secret, 'stored/');
+    const { clients, key } = await setUp(nodes, secret, 'stored/#/');
     await clients[0].mqtt.publishAsync(`${key}/stored/?ttl=60`, 'kept', { qos: 1 });
     const reader = await connectClient(nodes[1].port);
     await reader.mqtt.subscribeAsync(`${key}/stored/?last=1`);
@@ -236,6 +236,8 @@ describe('cluster of three nodes on one Redis', () => {
     await waitForOccupancy(watcherA, key, 'lobby/', 1);
     await waitForOccupancy(watcherB, key, 'lobby/', 1);
 
+    const storedKey = await keygen(watcherA, secret, 'stored/#/', 'rwsl');
+    await clients[2].mqtt.publishAsync(`${storedKey}/stored/survivor/?ttl=600`, 'outlives c', { qos: 1 });
     const killedAt = Date.now();
     await nodes[2].kill('SIGKILL');
     const isLeave = (m: { topic: string; payload: Buffer }): boolean =>
@@ -252,6 +254,13 @@ describe('cluster of three nodes on one Redis', () => {
       assert.equal(leaves[0].who.username, 'dora');
     }
     assert.equal((await presenceStatus(watcherA, key, 'lobby/')).occupancy, 0);
+    await watcherA.mqtt.subscribeAsync(`${storedKey}/stored/survivor/?last=1`);
+    const kept = await watcherA.next((m) => m.topic === 'stored/survivor/');
+    assert.equal(
+      kept.payload.toString(),
+      'outlives c',
+      'a message stored through the dead node is still there',
+    );
     await Promise.all([watcherA, watcherB].map((client) => client.end()));
     await clients[2].end().catch(() => {});
   });

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { TestClient } from './clients.js';
-import { spawnEmitter, waitForOutput } from './process.js';
+import { spawnEmitter } from './process.js';
 
 /** One `emitter` process started as a cluster node. */
 export interface ClusterNode {
@@ -40,10 +40,22 @@ export async function startNode(options: {
     ...options.env,
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/, 30000))[1]);
-  await waitForOutput(child, /"service started"/, 30000);
+  // Both lines may arrive in one chunk: match on everything read so far.
+  const started = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${options.name} did not start: ${output}`)), 30000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const address = /"address":"127\.0\.0\.1:(\d+)"/.exec(output);
+      if (address && output.includes('"service started"')) {
+        clearTimeout(timer);
+        resolve(Number(address[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', () => reject(new Error(`node ${options.name} exited: ${output}`)));
+  });
+  const port = await started;
   const node: ClusterNode = {
     name: options.name,
     port,

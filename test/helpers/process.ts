@@ -9,10 +9,12 @@ export function spawnEmitter(
   args: string[],
   env: Record<string, string> = {},
 ): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  stdoutOf(child);
+  return child;
 }
 
 /** Runs `emitter` to completion (bounded); resolves with its exit code and output. */
@@ -38,22 +40,38 @@ export function waitForOutput(
   pattern: RegExp,
   timeoutMs = 20000,
 ): Promise<RegExpExecArray> {
+  const seen = stdoutOf(child);
   return new Promise((resolve, reject) => {
-    let output = '';
     const timer = setTimeout(
-      () => reject(new Error(`no ${pattern} in output within ${timeoutMs} ms: ${output}`)),
+      () => reject(new Error(`no ${pattern} in output within ${timeoutMs} ms: ${seen.text}`)),
       timeoutMs,
     );
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = pattern.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout.off('data', onData);
-        resolve(match);
-      }
+    // Everything printed since the start counts: two lines a test waits for in turn may come in one chunk.
+    const check = (): boolean => {
+      const match = pattern.exec(seen.text);
+      if (!match) return false;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      resolve(match);
+      return true;
     };
+    const onData = (): void => void check();
+    if (check()) return;
     child.stdout.on('data', onData);
-    child.once('exit', () => reject(new Error(`exited before ${pattern}: ${output}`)));
+    child.once('exit', () => reject(new Error(`exited before ${pattern}: ${seen.text}`)));
   });
+}
+
+const stdouts = new WeakMap<ChildProcessWithoutNullStreams, { text: string }>();
+
+// The child's stdout so far, collected from the first call on (spawnEmitter starts it at spawn).
+function stdoutOf(child: ChildProcessWithoutNullStreams): { text: string } {
+  let seen = stdouts.get(child);
+  if (!seen) {
+    const collected = { text: '' };
+    child.stdout.on('data', (chunk: Buffer) => (collected.text += chunk.toString()));
+    stdouts.set(child, collected);
+    seen = collected;
+  }
+  return seen;
 }
