@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const ALPHABET_CODES = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', (c) => c.charCodeAt(0));
 
 /**
  * A new 26-character connection id in Emitter's format (base32, no padding, over 16 bytes).
@@ -9,7 +9,9 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
  */
 export function newConnectionId(): string {
   const bytes = randomBytes(16);
-  let out = '';
+  // Character codes first, one string at the end: appending char by char would keep a 26-node rope
+  // (about 1 KiB) alive for every connection.
+  const codes: number[] = [];
   let buffer = 0;
   let bits = 0;
   for (const byte of bytes) {
@@ -17,10 +19,10 @@ export function newConnectionId(): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += ALPHABET[(buffer >>> bits) & 31];
+      codes.push(ALPHABET_CODES[(buffer >>> bits) & 31]);
     }
     buffer &= (1 << bits) - 1;
   }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
+  if (bits > 0) codes.push(ALPHABET_CODES[(buffer << (5 - bits)) & 31]);
+  return String.fromCharCode(...codes);
 }

@@ -20,11 +20,12 @@ export class ClientSession implements Session {
   private closed = false;
   private will: { topic: string; payload: Buffer } | undefined;
   // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
-  private readonly pendingQos2 = new Set<number>();
+  // Made on first use: most connections never send QoS 2 or replay (memory per idle connection counts).
+  private pendingQos2: Set<number> | undefined;
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
   private held: Array<{ packet: Buffer; storedId?: Buffer }> = [];
-  private readonly replayedIds = new Set<string>();
+  private replayedIds: Set<string> | undefined;
   // PUBACKs leave in the order their PUBLISHes came, even when some wait for storage.
   private ackTail: Promise<void> | undefined;
 
@@ -74,14 +75,15 @@ export class ClientSession implements Session {
       release: (ids) => {
         if (released) return;
         released = true;
-        for (const id of ids) this.replayedIds.add(id);
+        const replayed = (this.replayedIds ??= new Set());
+        for (const id of ids) replayed.add(id);
         if (--this.holds > 0) return;
         const held = this.held;
         this.held = [];
         for (const { packet, storedId } of held) {
-          if (storedId === undefined || !this.replayedIds.has(storedId.toString('hex'))) this.deliver(packet);
+          if (storedId === undefined || !replayed.has(storedId.toString('hex'))) this.deliver(packet);
         }
-        this.replayedIds.clear();
+        this.replayedIds = undefined;
       },
     };
   }
@@ -120,6 +122,7 @@ export class ClientSession implements Session {
   private onPublish(packet: IPublishPacket): void {
     const req = packet.qos > 0 ? packet.messageId : undefined;
     if (packet.qos === 2 && packet.messageId !== undefined) {
+      this.pendingQos2 ??= new Set();
       const duplicate = this.pendingQos2.has(packet.messageId);
       this.pendingQos2.add(packet.messageId);
       this.connection.pubrec({ messageId: packet.messageId });
@@ -184,7 +187,7 @@ export class ClientSession implements Session {
   }
 
   private onPubrel(messageId: number): void {
-    this.pendingQos2.delete(messageId);
+    this.pendingQos2?.delete(messageId);
     this.connection.pubcomp({ messageId });
   }
 

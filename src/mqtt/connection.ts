@@ -54,7 +54,6 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   protocolVersion = 4;
   bytesReceived = 0;
   bytesSent = 0;
-  private readonly parser = mqttPacket.parser();
   private readonly maxPacketSize: number;
   private pending: Buffer | undefined;
   private connected = false;
@@ -74,8 +73,6 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     super();
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.readRate = options.readRate ?? 0;
-    this.parser.on('packet', (packet: Packet) => this.dispatch(packet));
-    this.parser.on('error', (error: Error) => this.violation(MqttErrorCode.Malformed, error.message));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', () => this.destroy());
     stream.on('end', () => this.destroy());
@@ -206,8 +203,10 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       }
       const end = offset + header.headerLength + header.remainingLength;
       if (end > buffer.length) break;
-      this.parser.parse(buffer.subarray(offset, end));
+      const packet = parseFrame(buffer.subarray(offset, end), this.protocolVersion);
       offset = end;
+      if (packet instanceof Error) return this.violation(MqttErrorCode.Malformed, packet.message);
+      this.dispatch(packet);
       if (this.readRate > 0 && this.overReadRate()) break;
     }
     if (offset < buffer.length && !this.closed) {
@@ -308,6 +307,37 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.emit('close');
   }
+}
+
+// One mqtt-packet parser serves every connection: frames reach it whole, so it holds nothing between
+// calls, and a connection does not carry a parser (and its buffer list stream) of its own. Its settings
+// are reset per call because the parser keeps the last CONNECT packet there.
+const parserSettings = new Map<number, { protocolVersion: number }>();
+let sharedParser: ReturnType<typeof mqttPacket.parser> | undefined;
+let parsedPacket: Packet | undefined;
+let parseError: Error | undefined;
+
+function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
+  if (sharedParser === undefined) {
+    sharedParser = mqttPacket.parser();
+    sharedParser.on('packet', (packet: Packet) => (parsedPacket = packet));
+    sharedParser.on('error', (error: Error) => (parseError = error));
+  }
+  let settings = parserSettings.get(protocolVersion);
+  if (settings === undefined) parserSettings.set(protocolVersion, (settings = { protocolVersion }));
+  (sharedParser as unknown as { settings: object }).settings = settings;
+  parsedPacket = undefined;
+  parseError = undefined;
+  sharedParser.parse(frame);
+  const packet = parsedPacket;
+  const error = parseError;
+  parsedPacket = undefined;
+  parseError = undefined;
+  if (error !== undefined || packet === undefined) {
+    sharedParser = undefined; // its state may be mid-packet: start clean next time
+    return error ?? new Error('incomplete packet');
+  }
+  return packet;
 }
 
 function uncork(connection: MqttConnection): void {
