@@ -1,5 +1,5 @@
 import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
-import { ChannelKind, normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
+import { ChannelKind, normalizeSubscribeTopic, parseChannel, type ParsedChannel } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
 import { encodePublish, type MqttConnection } from '../mqtt/index.js';
 import type { PublishOutcome } from '../services/pubsub/pubsub.js';
@@ -22,6 +22,8 @@ export class ClientSession implements Session {
   // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
   // Made on first use: most connections never send QoS 2 or replay (memory per idle connection counts).
   private pendingQos2: Set<number> | undefined;
+  private lastPublished: ParsedChannel | undefined;
+  private lastPublishedTopic = '';
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
   private held: Array<{ packet: Buffer; storedId?: Buffer }> = [];
@@ -163,7 +165,13 @@ export class ClientSession implements Session {
     const expanded = topic.length <= 2 ? this.links.get(topic) : topic;
     if (expanded === undefined) return Errors.BadRequest;
     if (this.topicTooLong(expanded)) return Errors.TopicTooLong;
-    const channel = parseChannel(expanded);
+    // A client usually publishes to the same topic again and again: parse it once.
+    let channel = this.lastPublished;
+    if (channel === undefined || expanded !== this.lastPublishedTopic) {
+      channel = parseChannel(expanded);
+      this.lastPublished = channel;
+      this.lastPublishedTopic = expanded;
+    }
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.key === 'emitter') {
       if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;

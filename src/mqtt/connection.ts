@@ -16,6 +16,7 @@ import mqttPacket, {
   type Packet,
 } from 'mqtt-packet';
 import { MqttErrorCode, MqttProtocolError } from './errors.js';
+import { decodePublish } from './decode-publish.js';
 import { readFixedHeader } from './framing.js';
 
 /** Limits and timers of one connection. */
@@ -47,6 +48,7 @@ export interface MqttConnectionEvents {
 const DEFAULT_MAX_PACKET_SIZE = 268435455;
 const DEFAULT_CONNECT_TIMEOUT = 30000;
 const CONNECT_TYPE = 1;
+const PUBLISH_TYPE = 3;
 
 /** One MQTT connection over any duplex byte stream: packets in as events, one send method per packet type. */
 export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
@@ -61,7 +63,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private corked = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly readRate: number;
-  private windowStart = 0;
+  private windowStart = Date.now();
   private windowPackets = 0;
 
   constructor(
@@ -203,7 +205,11 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       }
       const end = offset + header.headerLength + header.remainingLength;
       if (end > buffer.length) break;
-      const packet = parseFrame(buffer.subarray(offset, end), this.protocolVersion);
+      const frame = buffer.subarray(offset, end);
+      const packet =
+        header.type === PUBLISH_TYPE && this.protocolVersion !== 5
+          ? decodePublish(frame, header.headerLength)
+          : parseFrame(frame, this.protocolVersion);
       offset = end;
       if (packet instanceof Error) return this.violation(MqttErrorCode.Malformed, packet.message);
       this.dispatch(packet);
@@ -218,12 +224,15 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   // Over `readRate` packets in this second: stop reading until the next one. What was already read
   // waits in `pending`; the rest stays in the socket, which pushes back on the sender.
   private overReadRate(): boolean {
+    // The clock is read only when the count reaches the limit, not for every packet: a window that
+    // started over a second ago simply starts again.
+    if (++this.windowPackets < this.readRate) return false;
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.windowPackets = 0;
+      return false;
     }
-    if (++this.windowPackets < this.readRate) return false;
     this.stream.pause();
     setTimeout(
       () => {

@@ -152,6 +152,12 @@ export class KeyAuthority {
     return key;
   }
 
+  /** True while a key authorised before is neither banned nor expired (what can change after a grant). */
+  stillValid(keyText: string, key: ChannelKey): boolean {
+    if (this.#banned.has(keyText)) return false;
+    return key.expires === 0 || !key.isExpired(clock());
+  }
+
   /**
    * Makes a channel key with the secret key (spec 4.3 path A): 401 unless the secret decrypts, is
    * unexpired, unbanned and master; 404 for another contract; 400 for a bad target or ttl.

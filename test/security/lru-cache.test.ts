@@ -39,3 +39,13 @@ test('LruCache rejects a capacity below 1', () => {
   assert.throws(() => new LruCache(0), RangeError);
   assert.throws(() => new LruCache(1.5), RangeError);
 });
+
+test('LruCache keeps an entry that is read between many new keys', () => {
+  const cache = new LruCache<string, number>(10);
+  cache.set('hot', 0);
+  for (let i = 0; i < 1000; i++) {
+    cache.set(`cold${i}`, i);
+    assert.equal(cache.get('hot'), 0, `hot entry survived ${i} new keys`);
+  }
+  assert.equal(cache.size, 10);
+});

@@ -50,6 +50,7 @@ export type PublishOutcome = EmitterError | undefined | Promise<EmitterError | u
 /** Publish, subscribe and unsubscribe with channel-key checks: Emitter's pubsub service. */
 export class PubSub {
   private readonly listeners: SubscriptionListener[];
+  private readonly writeGrants = new WeakMap<ParsedChannel, ChannelKey>();
 
   constructor(private readonly deps: PubSubDependencies) {
     this.listeners = deps.listeners ?? [];
@@ -69,9 +70,7 @@ export class PubSub {
   ): PublishOutcome {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
-    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Write, {
-      rejectExtend: true,
-    });
+    const key = this.authorizeWrite(channel);
     if (key instanceof EmitterError) return key;
     if (this.deps.counters) this.deps.counters.messagesIn++;
     const exclude = channel.options.me === 0 ? sender : undefined;
@@ -106,6 +105,18 @@ export class PubSub {
       levels: channel.query,
     });
     return stored;
+  }
+
+  // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
+  // grant on a channel never changes), while bans and expiry are checked again on every publish.
+  private authorizeWrite(channel: ParsedChannel): ChannelKey | EmitterError {
+    const granted = this.writeGrants.get(channel);
+    if (granted !== undefined && this.deps.authority.stillValid(channel.key, granted)) return granted;
+    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Write, {
+      rejectExtend: true,
+    });
+    if (!(key instanceof EmitterError)) this.writeGrants.set(channel, key);
+    return key;
   }
 
   /** Sends a message to every subscriber of an SSID (on every cluster node). */
