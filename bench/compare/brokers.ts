@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateLicense, KeyAuthority } from '../../src/security/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A broker under test, running as its own process. */
+export interface RunningBroker {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  /** The topic to publish to / subscribe to for a channel like `bench/1/` (keys included for emitter-ts). */
+  topic(channel: string): string;
+  /** The topic subscribers receive for that channel. */
+  delivered(channel: string): string;
+  stop(): Promise<void>;
+}
+
+/** Broker CPU time (user + system) in microseconds, from /proc. */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+/** Resident memory of a process in bytes. */
+export function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+async function waitFor(child: ChildProcess, pattern: RegExp): Promise<void> {
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start: ${output}`)), 20000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  });
+}
+
+// SIGTERM first (emitter-ts then writes its CPU profile when BENCH_CPU_PROF_DIR is set), SIGKILL after 5 s.
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+let nextPort = 21000 + Math.floor(Math.random() * 2000);
+
+/** Starts emitter-ts from dist/ (run `npm run build` first) with a fresh licence; topics carry a real key. */
+export async function startEmitterTs(env: Record<string, string> = {}): Promise<RunningBroker> {
+  const { license, text } = generateLicense();
+  const created = new KeyAuthority(license).createKey({
+    secret: license.newMasterKey(),
+    channel: '#/',
+    type: 'rwsl',
+    ttl: 0,
+  });
+  if ('status' in created) throw new Error(created.message);
+  const port = nextPort++;
+  // BENCH_CPU_PROF_DIR=<dir>: profile emitter-ts (`node --cpu-prof`), for the evidence behind the figures.
+  const profile = process.env.BENCH_CPU_PROF_DIR;
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...flags, join(root, 'dist/cli/main.js')], {
+    env: {
+      ...process.env,
+      EMITTER_LICENSE: text,
+      EMITTER_LISTEN: `127.0.0.1:${port}`,
+      EMITTER_LOGGING_LEVEL: 'info',
+      EMITTER_MONITOR_PROVIDER: 'noop',
+      EMITTER_LIMIT_MAXCONNECTIONS: '0',
+      EMITTER_LIMIT_CONNECTRATE: '0',
+      EMITTER_LIMIT_OUTGOINGBUFFER: String(256 * 1024 * 1024),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitFor(child, /service started/);
+  return {
+    name: 'emitter-ts',
+    pid: child.pid ?? 0,
+    port,
+    topic: (channel) => `${created.key}/${channel}`,
+    delivered: (channel) => channel,
+    stop: () => stop(child),
+  };
+}
+
+/** Starts Aedes on net in its own process. */
+export async function startAedes(): Promise<RunningBroker> {
+  const port = nextPort++;
+  const child = spawn(process.execPath, [join(root, 'bench/compare/aedes-server.mjs'), String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitFor(child, /ready/);
+  return plain('aedes', child, port);
+}
+
+/** Starts Debian's mosquitto, configured not to drop queued messages in these scenarios. */
+export async function startMosquitto(): Promise<RunningBroker> {
+  const port = nextPort++;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'max_queued_messages 0',
+      'max_queued_bytes 0',
+      'max_inflight_messages 0',
+      'max_connections -1',
+      'set_tcp_nodelay true',
+      'persistence false',
+      'log_type error',
+      'log_dest stdout',
+      '',
+    ].join('\n'),
+  );
+  // No `-v`: it logs every PUBLISH, and a log pipe nobody drains stalls the broker.
+  const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'ignore'] });
+  // mosquitto prints nothing at the error log level: wait until its port accepts.
+  const net = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return plain('mosquitto', child, port);
+}
+
+function plain(name: string, child: ChildProcess, port: number): RunningBroker {
+  const bare = (channel: string): string => channel.replace(/\/$/, '');
+  return { name, pid: child.pid ?? 0, port, topic: bare, delivered: bare, stop: () => stop(child) };
+}

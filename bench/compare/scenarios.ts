@@ -1,0 +1,319 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import mqttPacket from 'mqtt-packet';
+import { cpuMicros, rssBytes, type RunningBroker } from './brokers.js';
+import type { PublisherJob, PublisherReport } from './publisher-worker.js';
+import { RawClient } from './raw-client.js';
+
+/** What one scenario run measured. */
+export interface Result {
+  /** Messages (or deliveries) per second; for latency, p99 in ms; for idle, KiB per connection. */
+  readonly value: number;
+  readonly unit: string;
+  /** Broker CPU per delivered message, microseconds (throughput scenarios). */
+  readonly cpuPerMessage?: number;
+  /** Load generator CPU per delivered message, microseconds: if close to the broker's, it was the bottleneck. */
+  readonly generatorCpuPerMessage?: number;
+  readonly lost?: number;
+  readonly detail?: string;
+}
+
+/** A scenario: sets up clients on a broker, runs for `seconds`, measures. */
+export type Scenario = (broker: RunningBroker, seconds: number, scale: number) => Promise<Result>;
+
+const PAYLOAD = Buffer.alloc(64, 0x61);
+const BATCH = 100;
+
+export async function clients(broker: RunningBroker, count: number, prefix: string): Promise<RawClient[]> {
+  const list: RawClient[] = [];
+  for (let i = 0; i < count; i++) list.push(await RawClient.connect(broker.port, `${prefix}${i}`));
+  return list;
+}
+
+// Waits until what is in flight has arrived: stops once deliveries reach `expected`, or stop growing for
+// a second, or after 30 s. What is still missing then counts as lost.
+async function settle(total: () => number, expected: number): Promise<void> {
+  let last = total();
+  let still = 0;
+  for (let i = 0; i < 300 && total() < expected && still < 10; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = total();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+}
+
+const WORKER = fileURLToPath(new URL('./publisher-worker.ts', import.meta.url));
+const WORKERS = 2;
+
+/**
+ * Runs publishers in `WORKERS` child processes (the load generator must not be the bottleneck), each
+ * pushing batches until the deadline; resolves with what they sent and the CPU they used.
+ */
+async function runPublishers(
+  port: number,
+  publishers: readonly (readonly string[])[],
+  seconds: number,
+): Promise<{ sent: number; cpu: number }> {
+  const groups = Array.from({ length: Math.min(WORKERS, publishers.length) }, (_, w) =>
+    publishers.filter((_, i) => i % WORKERS === w),
+  );
+  const children = groups.map(() =>
+    fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+  );
+  try {
+    const ready = children.map((child) => bounded(once(child, 'message'), 30000, 'publisher worker start'));
+    groups.forEach((group, w) => {
+      const job: PublisherJob = {
+        port,
+        prefix: `pub${w}-`,
+        publishers: group,
+        payloadSize: 64,
+        batch: BATCH,
+      };
+      children[w].send(job);
+    });
+    await Promise.all(ready);
+    const deadline = Date.now() + seconds * 1000;
+    const reports = children.map((child) =>
+      bounded(once(child, 'message'), seconds * 1000 + 30000, 'publisher worker report'),
+    );
+    for (const child of children) child.send({ deadline });
+    const results = (await Promise.all(reports)).map(([report]) => report as PublisherReport);
+    return {
+      sent: results.reduce((sum, r) => sum + r.sent, 0),
+      cpu: results.reduce((sum, r) => sum + r.cpu, 0),
+    };
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+  }
+}
+
+function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+async function throughput(
+  broker: RunningBroker,
+  seconds: number,
+  publishers: readonly (readonly string[])[],
+  subscribers: RawClient[],
+  fanout: number,
+): Promise<Result> {
+  const cpu0 = cpuMicros(broker.pid);
+  const gen0 = process.cpuUsage();
+  const started = Date.now();
+  const { sent, cpu } = await runPublishers(broker.port, publishers, seconds);
+  const received = (): number => subscribers.reduce((sum, s) => sum + s.received, 0);
+  await settle(received, sent * fanout);
+  const elapsed = (Date.now() - started) / 1000;
+  const delivered = received();
+  const gen = process.cpuUsage(gen0);
+  for (const client of subscribers) client.close();
+  return {
+    value: delivered / elapsed,
+    unit: 'msg/s',
+    cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
+    generatorCpuPerMessage: (gen.user + gen.system + cpu) / Math.max(1, delivered),
+    lost: Math.max(0, sent * fanout - delivered),
+  };
+}
+
+/** 8 publishers -> 1 subscriber on one channel, QoS 0, 64 B. */
+export const fanIn: Scenario = async (broker, seconds) => {
+  const [subscriber] = await clients(broker, 1, 'fin-sub');
+  await subscriber.subscribe(broker.topic('bench/fanin/'));
+  const topic = broker.topic('bench/fanin/');
+  return throughput(
+    broker,
+    seconds,
+    Array.from({ length: 8 }, () => [topic]),
+    [subscriber],
+    1,
+  );
+};
+
+/** 1 publisher -> 200 subscribers on one channel. */
+export const fanOut: Scenario = async (broker, seconds, scale) => {
+  const subscribers = await clients(broker, Math.round(200 * scale), 'fout-sub');
+  for (const s of subscribers) await s.subscribe(broker.topic('bench/fanout/'));
+  return throughput(broker, seconds, [[broker.topic('bench/fanout/')]], subscribers, subscribers.length);
+};
+
+/** 200 publisher/subscriber pairs, one channel each. */
+export const pointToPoint: Scenario = async (broker, seconds, scale) => {
+  const pairs = Math.round(200 * scale);
+  const subscribers = await clients(broker, pairs, 'p2p-sub');
+  for (let i = 0; i < pairs; i++) await subscribers[i].subscribe(broker.topic(`bench/p2p/${i}/`));
+  const publishers = Array.from({ length: pairs }, (_, i) => [broker.topic(`bench/p2p/${i}/`)]);
+  return throughput(broker, seconds, publishers, subscribers, 1);
+};
+
+/** 1,000 subscribers on distinct `+` patterns, publishes spread over 1,000 channels. */
+export const wildcard: Scenario = async (broker, seconds, scale) => {
+  const count = Math.round(1000 * scale);
+  const subscribers = await clients(broker, count, 'wc-sub');
+  for (let i = 0; i < count; i++) await subscribers[i].subscribe(broker.topic(`w/+/${i}/`));
+  // Two publishers, each cycling over half of the channels.
+  const publishers = [0, 1].map((half) =>
+    Array.from({ length: Math.ceil(count / 2) }, (_, i) => broker.topic(`w/x/${(2 * i + half) % count}/`)),
+  );
+  return throughput(broker, seconds, publishers, subscribers, 1);
+};
+
+/**
+ * QoS 1 publishers, each keeping `window` publishes in flight until the deadline; resolves with the number
+ * acknowledged. Bounded: a broker that stops acknowledging ends the wait 10 s after the deadline.
+ */
+export async function qos1Pump(
+  publishers: readonly RawClient[],
+  topic: (publisher: number) => string,
+  deadline: number,
+  window = 100,
+): Promise<number> {
+  let acked = 0;
+  await Promise.all(
+    publishers.map(
+      (publisher, p) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 10000);
+          let id = 0;
+          let inFlight = 0;
+          const send = (): void => {
+            id = (id % 65535) + 1;
+            inFlight++;
+            publisher.socket.write(
+              mqttPacket.generate({
+                cmd: 'publish',
+                topic: topic(p),
+                payload: PAYLOAD,
+                qos: 1,
+                messageId: id,
+                retain: false,
+                dup: false,
+              }),
+            );
+          };
+          publisher.onPuback = () => {
+            inFlight--;
+            acked++;
+            if (Date.now() < deadline) send();
+            else if (inFlight === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          for (let i = 0; i < window; i++) send();
+        }),
+    ),
+  );
+  return acked;
+}
+
+/** QoS 1 fan-in: 8 publishers, each keeping 100 publishes in flight. */
+export const qos1FanIn: Scenario = async (broker, seconds) => {
+  const [subscriber] = await clients(broker, 1, 'q1-sub');
+  await subscriber.subscribe(broker.topic('bench/qos1/'));
+  const publishers = await clients(broker, 8, 'q1-pub');
+  const cpu0 = cpuMicros(broker.pid);
+  const gen0 = process.cpuUsage();
+  const started = Date.now();
+  const acked = await qos1Pump(publishers, () => broker.topic('bench/qos1/'), started + seconds * 1000);
+  await settle(() => subscriber.received, acked);
+  const elapsed = (Date.now() - started) / 1000;
+  const gen = process.cpuUsage(gen0);
+  const delivered = subscriber.received;
+  for (const client of [...publishers, subscriber]) client.close();
+  return {
+    value: delivered / elapsed,
+    unit: 'msg/s',
+    cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
+    generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, delivered),
+    lost: Math.max(0, acked - delivered),
+  };
+};
+
+/** 1 publisher at a fixed 2,000 msg/s -> 1 subscriber: p99 latency (p50 and max in the detail). */
+export const latency: Scenario = async (broker, seconds) => {
+  const [subscriber] = await clients(broker, 1, 'lat-sub');
+  await subscriber.subscribe(broker.topic('bench/latency/'));
+  const [publisher] = await clients(broker, 1, 'lat-pub');
+  const samples: number[] = [];
+  subscriber.onPublish = (payload) => {
+    samples.push(Number(process.hrtime.bigint() - payload.readBigUInt64BE(0)) / 1e6);
+  };
+  const total = 2000 * seconds;
+  const started = Date.now();
+  let sent = 0;
+  // A 1 ms timer sends whatever the 2,000 msg/s schedule has due (no busy loop: the broker shares the
+  // cores with the generator), each stamped with its real send time.
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((Date.now() - started) * 2000) / 1000));
+      for (; sent < due; sent++) {
+        const payload = Buffer.alloc(64);
+        payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
+        publisher.socket.write(
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: broker.topic('bench/latency/'),
+            payload,
+            qos: 0,
+            retain: false,
+            dup: false,
+          }),
+        );
+      }
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await settle(() => samples.length, total);
+  publisher.close();
+  subscriber.close();
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  return {
+    value: at(0.99),
+    unit: 'ms p99',
+    lost: total - samples.length,
+    detail: `p50 ${at(0.5).toFixed(3)} ms, max ${(samples[samples.length - 1] ?? NaN).toFixed(2)} ms`,
+  };
+};
+
+/** Idle connections, each subscribed to its own channel: broker RSS per connection. */
+export const idleConnections: Scenario = async (broker, _seconds, scale) => {
+  const count = Math.round(10000 * scale);
+  // One connection first, so one-off allocations (codec caches, first-use code) are not spread over
+  // the idle connections.
+  const warm = await RawClient.connect(broker.port, 'idle-warm');
+  await warm.subscribe(broker.topic('idle/warm/'));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = rssBytes(broker.pid);
+  const list: RawClient[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = await RawClient.connect(broker.port, `idle${i}`);
+    await client.subscribe(broker.topic(`idle/${i}/`));
+    list.push(client);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const after = rssBytes(broker.pid);
+  for (const client of [warm, ...list]) client.close();
+  return { value: (after - before) / count / 1024, unit: 'KiB/conn', detail: `${count} connections` };
+};
