@@ -3,107 +3,17 @@
 // `npm run bench:cluster` (about 30 s). Each scenario is bounded in time and count.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 import { generateLicense, KeyAuthority } from '../src/security/index.js';
 import { startRedis } from '../test/helpers/redis.js';
+import { RawClient } from './compare/raw-client.js';
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const BATCH = 100;
-
-/** A minimal MQTT client on a raw socket; counts PUBLISH frames without decoding them all. */
-class RawClient {
-  received = 0;
-  onPayload: ((payload: Buffer) => void) | undefined;
-  private buffered = Buffer.alloc(0);
-  private waiting: ((type: number) => void) | undefined;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const client = new RawClient(net.connect(port, '127.0.0.1'));
-    const connack = client.expect(2);
-    client.socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: true,
-        clientId: '',
-        keepalive: 0,
-      }),
-    );
-    await connack;
-    return client;
-  }
-
-  async subscribe(topic: string): Promise<void> {
-    const suback = this.expect(9);
-    this.socket.write(
-      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }),
-    );
-    await suback;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private expect(type: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no packet type ${type} within 10 s`)), 10000);
-      this.waiting = (got) => {
-        if (got !== type) return;
-        clearTimeout(timer);
-        this.waiting = undefined;
-        resolve();
-      };
-    });
-  }
-
-  // Walks frames by their fixed header only: the type nibble and the remaining length.
-  private read(chunk: Buffer): void {
-    const data = this.buffered.length > 0 ? Buffer.concat([this.buffered, chunk]) : chunk;
-    let offset = 0;
-    for (;;) {
-      if (offset + 2 > data.length) break;
-      let length = 0;
-      let multiplier = 1;
-      let at = offset + 1;
-      let complete = false;
-      while (at < data.length && at < offset + 5) {
-        const byte = data[at++];
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || at + length > data.length) break;
-      const type = data[offset] >> 4;
-      if (type === 3) {
-        this.received++;
-        if (this.onPayload) {
-          const topicLength = data.readUInt16BE(at);
-          this.onPayload(data.subarray(at + 2 + topicLength, at + length));
-        }
-      } else {
-        this.waiting?.(type);
-      }
-      offset = at + length;
-    }
-    this.buffered = offset < data.length ? Buffer.from(data.subarray(offset)) : Buffer.alloc(0);
-  }
-}
 
 interface Node {
   readonly port: number;
@@ -147,9 +57,9 @@ async function stopNode(node: Node): Promise<void> {
 
 /** Floods `SECONDS` of batched publishes from `from` to a subscriber on `to`; delivered msg/s and lost. */
 async function throughput(from: number, to: number, topic: string): Promise<{ rate: number; lost: number }> {
-  const subscriber = await RawClient.connect(to);
+  const subscriber = await RawClient.connect(to, '');
   await subscriber.subscribe(topic);
-  const publisher = await RawClient.connect(from);
+  const publisher = await RawClient.connect(from, '');
   await waitForRoute(publisher, subscriber, topic);
   const base = subscriber.received;
   const one = mqttPacket.generate({
@@ -191,12 +101,12 @@ async function latency(
   to: number,
   topic: string,
 ): Promise<{ p50: number; p99: number; lost: number }> {
-  const subscriber = await RawClient.connect(to);
+  const subscriber = await RawClient.connect(to, '');
   await subscriber.subscribe(topic);
-  const publisher = await RawClient.connect(from);
+  const publisher = await RawClient.connect(from, '');
   await waitForRoute(publisher, subscriber, topic);
   const samples: number[] = [];
-  subscriber.onPayload = (payload) => {
+  subscriber.onPublish = (payload) => {
     if (payload.length === 64 && payload[8] === 0x62)
       samples.push(Number(process.hrtime.bigint() - payload.readBigUInt64BE(0)) / 1e6);
   };

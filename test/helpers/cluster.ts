@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { TestClient } from './clients.js';
+import { scrapeMetrics } from './metrics.js';
 import { spawnEmitter } from './process.js';
 
 /** One `emitter` process started as a cluster node. */
@@ -74,20 +75,6 @@ export async function startNode(options: {
   };
   nodes.add(node);
   return node;
-}
-
-/** A broker's `/metrics` as name (with labels) -> value. */
-export async function scrapeMetrics(port: number): Promise<Map<string, number>> {
-  const text = await (
-    await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
-  ).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
 }
 
 /** A presence status request through `client`; resolves with the reply. */

@@ -6,25 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectClient, keygen } from '../helpers/clients.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { spawnEmitter, waitForOutput } from '../helpers/process.js';
 import { createHttpHandler } from '../../src/http/handler.js';
 import { generateLicense } from '../../src/security/index.js';
 
-async function scrape(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue;
-    const space = line.lastIndexOf(' ');
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
-}
-
 test('/metrics counters move by the right amounts with traffic', async () => {
   const server = await startTestBroker();
   try {
-    const before = await scrape(server.port);
+    const before = await scrapeMetrics(server.port);
     const publisher = await connectClient(server.port);
     const a = await connectClient(server.port);
     const b = await connectClient(server.port);
@@ -36,7 +26,7 @@ test('/metrics counters move by the right amounts with traffic', async () => {
     await publisher.nextJson('emitter/error/');
     await a.next((m) => m.topic === 'metrics/' && a.received.length >= 10);
     await b.next((m) => m.topic === 'metrics/' && b.received.length >= 10);
-    const after = await scrape(server.port);
+    const after = await scrapeMetrics(server.port);
     const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     assert.equal(delta('emitter_messages_in_total'), 10);
     assert.equal(delta('emitter_messages_out_total'), 20);

@@ -7,12 +7,8 @@ export interface PeerLink {
   forward(kind: FrameKind, packet: Buffer, storedId: Buffer | undefined, route: Route, target: string): void;
 }
 
-/**
- * A client of a peer node, as it sits in this node's trie. A publish reaching several clients of one
- * peer is sent to that peer once: every remote subscriber of the peer shares its `last` packet check,
- * and the peer delivers to all its matching clients itself.
- */
-export class RemoteSubscriber implements RoutedSubscriber {
+/** A client of a peer node as it sits in this node's trie: who it is and how many subscriptions it has here. */
+abstract class RemoteClient implements RoutedSubscriber {
   /** Subscriptions this client holds (a client leaves the trie when the last goes). */
   count = 0;
 
@@ -21,8 +17,26 @@ export class RemoteSubscriber implements RoutedSubscriber {
     readonly peer: string,
     readonly username: string,
     readonly clientId: string,
-    private readonly link: PeerLink & { last: Buffer | undefined },
   ) {}
+
+  abstract deliver(packet: Buffer, storedId?: Buffer, route?: Route): void;
+}
+
+/**
+ * A peer's client subscribed directly. A publish reaching several clients of one peer is sent to that
+ * peer once: the peer's link remembers the last packet forwarded, and the peer delivers to all its
+ * matching clients itself.
+ */
+export class RemoteSubscriber extends RemoteClient {
+  constructor(
+    id: string,
+    peer: string,
+    username: string,
+    clientId: string,
+    private readonly link: PeerLink & { last: Buffer | undefined },
+  ) {
+    super(id, peer, username, clientId);
+  }
 
   deliver(packet: Buffer, storedId?: Buffer, route?: Route): void {
     if (route === undefined || this.link.last === packet) return;
@@ -31,17 +45,17 @@ export class RemoteSubscriber implements RoutedSubscriber {
   }
 }
 
-/** A client of a peer node in a share group here: when picked, the message goes to that client only. */
-export class RemoteShareMember implements RoutedSubscriber {
-  count = 0;
-
+/** A peer's client in a share group: when picked, the message goes to that client only. */
+export class RemoteShareMember extends RemoteClient {
   constructor(
-    readonly id: string,
-    readonly peer: string,
-    readonly username: string,
-    readonly clientId: string,
+    id: string,
+    peer: string,
+    username: string,
+    clientId: string,
     private readonly link: PeerLink,
-  ) {}
+  ) {
+    super(id, peer, username, clientId);
+  }
 
   deliver(packet: Buffer, storedId?: Buffer, route?: Route): void {
     if (route !== undefined) this.link.forward(FrameKind.Targeted, packet, storedId, route, this.id);

@@ -340,23 +340,19 @@ export class RedisCluster implements Cluster {
   private addMember(peer: Peer, field: string, member: MemberSubscription): void {
     if (!this.host) return;
     peer.members.set(field, member);
-    if (isShareMember(member)) {
-      let remote = peer.shared.get(member.id);
-      if (!remote) {
-        remote = new RemoteShareMember(member.id, peer.name, member.username, member.clientId, peer);
-        peer.shared.set(member.id, remote);
-      }
-      remote.count++;
-      this.host.addRemote(member.ssid, remote);
-    } else {
-      let remote = peer.direct.get(member.id);
-      if (!remote) {
-        remote = new RemoteSubscriber(member.id, peer.name, member.username, member.clientId, peer);
-        peer.direct.set(member.id, remote);
-      }
-      remote.count++;
-      this.host.addRemote(member.ssid, remote);
-    }
+    const remote = isShareMember(member)
+      ? remoteFor(
+          peer.shared,
+          member,
+          () => new RemoteShareMember(member.id, peer.name, member.username, member.clientId, peer),
+        )
+      : remoteFor(
+          peer.direct,
+          member,
+          () => new RemoteSubscriber(member.id, peer.name, member.username, member.clientId, peer),
+        );
+    remote.count++;
+    this.host.addRemote(member.ssid, remote);
   }
 
   private removeMember(peer: Peer, field: string): MemberSubscription | undefined {
@@ -551,6 +547,17 @@ function connect(urls: readonly string[], offlineQueue: boolean): RedisClient {
       redisOptions: { maxRetriesPerRequest: offlineQueue ? null : 1, connectTimeout: 5000 },
     },
   );
+}
+
+// One remote object per client and kind, shared by all its subscriptions.
+function remoteFor<R extends RemoteSubscriber | RemoteShareMember>(
+  index: Map<string, R>,
+  member: MemberSubscription,
+  make: () => R,
+): R {
+  let remote = index.get(member.id);
+  if (!remote) index.set(member.id, (remote = make()));
+  return remote;
 }
 
 function parseMeta(json: string | undefined): { e: string; q: number } | undefined {
