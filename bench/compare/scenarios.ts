@@ -51,7 +51,7 @@ const WORKERS = 2;
  * Runs publishers in `WORKERS` child processes (the load generator must not be the bottleneck), each
  * pushing batches until the deadline; resolves with what they sent and the CPU they used.
  */
-async function runPublishers(
+export async function runPublishers(
   port: number,
   publishers: readonly (readonly string[])[],
   seconds: number,
