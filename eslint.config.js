@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.bundle.js', 'examples/**/vendor/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'scratch/', '**/*.bundle.js', 'examples/**/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
