@@ -1,7 +1,13 @@
-import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
+import type {
+  IConnectPacket,
+  IPublishPacket,
+  ISubscribePacket,
+  IUnsubscribePacket,
+  Packet,
+} from 'mqtt-packet';
 import { ChannelKind, normalizeSubscribeTopic, parseChannel, type ParsedChannel } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
-import { encodePublish, type MqttConnection } from '../mqtt/index.js';
+import { encodePublish, type MqttConnection, type MqttConnectionHandler } from '../mqtt/index.js';
 import type { PublishOutcome } from '../services/pubsub/pubsub.js';
 import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
@@ -11,10 +17,11 @@ const ERROR_TOPIC = 'emitter/error/';
 const SUBACK_FAILURE = 0x80;
 
 /** One client connection: turns its MQTT packets into service calls and errors into replies. */
-export class ClientSession implements Session {
+export class ClientSession implements Session, MqttConnectionHandler {
   readonly id = newConnectionId();
   readonly subscriptions = new Map<string, SessionSubscription>();
-  readonly links = new Map<string, string>();
+  // Made on first use, like the other per-session collections below: most connections never link.
+  private linkMap: Map<string, string> | undefined;
   username = '';
   clientId = '';
   private closed = false;
@@ -26,7 +33,7 @@ export class ClientSession implements Session {
   private lastPublishedTopic = '';
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
-  private held: Array<{ packet: Buffer; storedId?: Buffer }> = [];
+  private held: Array<{ packet: Buffer; storedId?: Buffer }> | undefined;
   private replayedIds: Set<string> | undefined;
   // PUBACKs leave in the order their PUBLISHes came, even when some wait for storage.
   private ackTail: Promise<void> | undefined;
@@ -35,25 +42,49 @@ export class ClientSession implements Session {
     readonly connection: MqttConnection,
     private readonly core: BrokerCore,
   ) {
-    connection.on('connect', (packet) => this.onConnect(packet));
-    connection.on('publish', (packet) => this.onPublish(packet));
-    connection.on('subscribe', (packet) => void this.onSubscribe(packet));
-    connection.on('unsubscribe', (packet) => this.onUnsubscribe(packet));
-    connection.on('pubrel', (packet) => this.onPubrel(packet.messageId ?? 0));
-    connection.on('pingreq', () => connection.pingresp());
-    connection.on('disconnect', () => {
-      // A clean DISCONNECT discards the last will (MQTT 3.1.1; Emitter publishes it anyway).
-      this.will = undefined;
-      connection.end();
-    });
-    connection.on('close', () => this.onClose());
+    connection.attach(this);
+  }
+
+  /** Link name (1-2 characters) to the full topic it stands for. */
+  get links(): Map<string, string> {
+    return (this.linkMap ??= new Map());
+  }
+
+  /** @internal a packet from the client (MqttConnectionHandler). */
+  handlePacket(packet: Packet): void {
+    switch (packet.cmd) {
+      case 'publish':
+        return this.onPublish(packet);
+      case 'connect':
+        return this.onConnect(packet);
+      case 'subscribe':
+        return void this.onSubscribe(packet);
+      case 'unsubscribe':
+        return this.onUnsubscribe(packet);
+      case 'pubrel':
+        return this.onPubrel(packet.messageId ?? 0);
+      case 'pingreq':
+        return this.connection.pingresp();
+      case 'disconnect':
+        // A clean DISCONNECT discards the last will (MQTT 3.1.1; Emitter publishes it anyway).
+        this.will = undefined;
+        return this.connection.end();
+      default:
+        // PUBACK, PUBREC, PUBCOMP: deliveries are QoS 0, so nothing waits for them.
+        return;
+    }
+  }
+
+  /** @internal the connection closed (MqttConnectionHandler). */
+  handleClose(): void {
+    this.onClose();
   }
 
   /** Writes an encoded PUBLISH to this client (held back while a replay is running). */
   deliver(packet: Buffer, storedId?: Buffer): void {
     if (this.closed) return;
-    if (this.holds > 0 && storedId !== undefined) this.held.push({ packet, storedId });
-    else if (this.holds > 0) this.held.push({ packet });
+    if (this.holds > 0 && storedId !== undefined) (this.held ??= []).push({ packet, storedId });
+    else if (this.holds > 0) (this.held ??= []).push({ packet });
     else if (this.connection.writableLength <= this.core.limits.outgoingBuffer)
       this.connection.writeEncoded(packet);
     else this.slowConsumer();
@@ -80,8 +111,8 @@ export class ClientSession implements Session {
         const replayed = (this.replayedIds ??= new Set());
         for (const id of ids) replayed.add(id);
         if (--this.holds > 0) return;
-        const held = this.held;
-        this.held = [];
+        const held = this.held ?? [];
+        this.held = undefined;
         for (const { packet, storedId } of held) {
           if (storedId === undefined || !replayed.has(storedId.toString('hex'))) this.deliver(packet);
         }
@@ -162,7 +193,7 @@ export class ClientSession implements Session {
     retain: boolean,
   ): PublishOutcome {
     // A 1-2 character topic is a link alias set up through `emitter/link/`.
-    const expanded = topic.length <= 2 ? this.links.get(topic) : topic;
+    const expanded = topic.length <= 2 ? this.linkMap?.get(topic) : topic;
     if (expanded === undefined) return Errors.BadRequest;
     if (this.topicTooLong(expanded)) return Errors.TopicTooLong;
     // A client usually publishes to the same topic again and again: parse it once.

@@ -45,9 +45,38 @@ export interface MqttConnectionEvents {
   close: [];
 }
 
+/**
+ * Takes a connection's packets as direct calls instead of events: what the broker's sessions use, as
+ * a listener per packet type per connection costs memory that ten thousand idle clients notice.
+ */
+export interface MqttConnectionHandler {
+  /** A packet from the client, CONNECT first; server-to-client packet types never reach here. */
+  handlePacket(packet: Packet): void;
+  /** The connection closed, whatever the reason; called once. */
+  handleClose(): void;
+  /** A protocol violation; the connection closes right after. */
+  handleViolation?(error: MqttProtocolError): void;
+}
+
 const DEFAULT_MAX_PACKET_SIZE = 268435455;
+// The stream's listeners are shared functions, not closures per connection: they find their
+// connection through this property of the stream.
+const OWNER = Symbol('MqttConnection');
+type OwnedStream = Duplex & { [OWNER]: MqttConnection };
 const DEFAULT_CONNECT_TIMEOUT = 30000;
 const CONNECT_TYPE = 1;
+// Packet types a client may send after CONNECT; the others (CONNACK, SUBACK, ...) are ignored, as
+// Emitter does.
+const CLIENT_PACKETS: ReadonlySet<string> = new Set([
+  'puback',
+  'pubrec',
+  'pubrel',
+  'pubcomp',
+  'subscribe',
+  'unsubscribe',
+  'pingreq',
+  'disconnect',
+]);
 const PUBLISH_TYPE = 3;
 
 /** One MQTT connection over any duplex byte stream: packets in as events, one send method per packet type. */
@@ -65,6 +94,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private readonly readRate: number;
   private windowStart = Date.now();
   private windowPackets = 0;
+  private handler: MqttConnectionHandler | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -75,18 +105,40 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     super();
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.readRate = options.readRate ?? 0;
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', () => this.destroy());
-    stream.on('end', () => this.destroy());
-    stream.on('close', () => this.onClose());
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', MqttConnection.onStreamData);
+    stream.on('error', MqttConnection.onStreamEnd);
+    stream.on('end', MqttConnection.onStreamEnd);
+    stream.on('close', MqttConnection.onStreamClose);
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     if (connectTimeout > 0) {
-      this.timer = setTimeout(
-        () => this.violation(MqttErrorCode.ConnectTimeout, 'no CONNECT received in time'),
-        connectTimeout,
-      );
+      this.timer = setTimeout(MqttConnection.onConnectTimeout, connectTimeout, this);
       this.timer.unref();
     }
+  }
+
+  private static onStreamData(this: OwnedStream, chunk: Buffer): void {
+    this[OWNER].onData(chunk);
+  }
+  private static onStreamEnd(this: OwnedStream): void {
+    this[OWNER].destroy();
+  }
+  private static onStreamClose(this: OwnedStream): void {
+    this[OWNER].onClose();
+  }
+  private static onConnectTimeout(connection: MqttConnection): void {
+    connection.violation(MqttErrorCode.ConnectTimeout, 'no CONNECT received in time');
+  }
+  private static onKeepaliveTimeout(connection: MqttConnection, keepalive: number): void {
+    connection.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${keepalive * 1.5} s`);
+  }
+
+  /**
+   * Sends every packet, the close and any violation to `handler` from now on, instead of emitting
+   * them as events.
+   */
+  attach(handler: MqttConnectionHandler): void {
+    this.handler = handler;
   }
 
   /** Bytes written but not yet flushed to the peer: a slow consumer's backlog. */
@@ -250,45 +302,16 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
 
   private dispatch(packet: Packet): void {
     if (this.closed) return;
-    switch (packet.cmd) {
-      case 'connect':
-        if (this.connected) return this.violation(MqttErrorCode.SecondConnect, 'a second CONNECT');
-        this.connected = true;
-        this.protocolVersion = packet.protocolVersion ?? 4;
-        this.startKeepalive(packet.keepalive ?? 0);
-        this.emit('connect', packet);
-        return;
-      case 'publish':
-        this.emit('publish', packet);
-        return;
-      case 'puback':
-        this.emit('puback', packet);
-        return;
-      case 'pubrec':
-        this.emit('pubrec', packet);
-        return;
-      case 'pubrel':
-        this.emit('pubrel', packet);
-        return;
-      case 'pubcomp':
-        this.emit('pubcomp', packet);
-        return;
-      case 'subscribe':
-        this.emit('subscribe', packet);
-        return;
-      case 'unsubscribe':
-        this.emit('unsubscribe', packet);
-        return;
-      case 'pingreq':
-        this.emit('pingreq', packet);
-        return;
-      case 'disconnect':
-        this.emit('disconnect', packet);
-        return;
-      default:
-        // Server-to-client packet types (CONNACK, SUBACK, ...) from a client are ignored, as Emitter does.
-        return;
+    if (packet.cmd === 'connect') {
+      if (this.connected) return this.violation(MqttErrorCode.SecondConnect, 'a second CONNECT');
+      this.connected = true;
+      this.protocolVersion = packet.protocolVersion ?? 4;
+      this.startKeepalive(packet.keepalive ?? 0);
+    } else if (packet.cmd !== 'publish' && !CLIENT_PACKETS.has(packet.cmd)) {
+      return;
     }
+    if (this.handler) this.handler.handlePacket(packet);
+    else (this.emit as (event: string, packet: Packet) => boolean)(packet.cmd, packet);
   }
 
   // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
@@ -296,16 +319,14 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (keepalive <= 0) return;
-    this.timer = setTimeout(
-      () => this.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${keepalive * 1.5} s`),
-      keepalive * 1500,
-    );
+    this.timer = setTimeout(MqttConnection.onKeepaliveTimeout, keepalive * 1500, this, keepalive);
     this.timer.unref();
   }
 
   private violation(code: MqttErrorCode, message: string): void {
     if (this.closed) return;
-    if (this.listenerCount('error') > 0) this.emit('error', new MqttProtocolError(code, message));
+    if (this.handler) this.handler.handleViolation?.(new MqttProtocolError(code, message));
+    else if (this.listenerCount('error') > 0) this.emit('error', new MqttProtocolError(code, message));
     this.destroy();
   }
 
@@ -314,7 +335,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.closed = true;
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
-    this.emit('close');
+    if (this.handler) this.handler.handleClose();
+    else this.emit('close');
   }
 }
 

@@ -1,4 +1,9 @@
-export { MqttConnection, type MqttConnectionEvents, type MqttConnectionOptions } from './connection.js';
+export {
+  MqttConnection,
+  type MqttConnectionEvents,
+  type MqttConnectionHandler,
+  type MqttConnectionOptions,
+} from './connection.js';
 export { encodePublish, type OutgoingPublish } from './encode.js';
 export { MqttErrorCode, MqttProtocolError } from './errors.js';
 export { readFixedHeader, type FixedHeader } from './framing.js';

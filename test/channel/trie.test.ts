@@ -172,6 +172,37 @@ test('subscribe twice is a no-op; unsubscribe removes; counts follow', () => {
   assert.equal(trie.match(ssid).subscribers.length, 0);
 });
 
+test('one, then several, then one subscriber on a node: every step matches and counts right', () => {
+  const trie = new SubscriptionTrie<Sub>();
+  const ssid = ssidOfTopic('key/a/');
+  const below = ssidOfTopic('key/a/b/');
+  const [a, b, c] = [{ id: 'a' }, { id: 'b' }, { id: 'c' }];
+  const step = (expected: string[]): void => {
+    assert.deepEqual(ids(trie.match(below).subscribers), expected);
+    assert.deepEqual([trie.count, trie.size], [expected.length, expected.length > 0 ? 1 : 0]);
+    for (const sub of [a, b, c]) assert.equal(trie.isSubscribed(ssid, sub), expected.includes(sub.id));
+  };
+  trie.subscribe(ssid, a);
+  step(['a']);
+  assert.equal(trie.subscribe(ssid, { id: 'a' }), false);
+  trie.subscribe(ssid, b);
+  trie.subscribe(ssid, c);
+  assert.equal(trie.subscribe(ssid, { id: 'b' }), false);
+  step(['a', 'b', 'c']);
+  assert.equal(trie.unsubscribe(ssid, a), true);
+  step(['b', 'c']);
+  assert.equal(trie.unsubscribe(ssid, c), true);
+  step(['b']);
+  assert.equal(trie.unsubscribe(ssid, a), false);
+  trie.subscribe(ssid, a);
+  step(['a', 'b']);
+  trie.unsubscribe(ssid, b);
+  trie.unsubscribe(ssid, a);
+  step([]);
+  trie.subscribe(ssid, c);
+  step(['c']);
+});
+
 test('pruning keeps subscriptions that share a path', () => {
   const trie = new SubscriptionTrie<Sub>();
   const [short, long] = [{ id: 'short' }, { id: 'long' }];

@@ -36,6 +36,10 @@ function looksLikeHttp(byte: number): boolean {
   return byte >= 0x41 && byte <= 0x5a;
 }
 
+function destroySocket(this: net.Socket): void {
+  this.destroy();
+}
+
 const notFound: RequestListener = (_request, response) => {
   response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
   response.end('not found\n');
@@ -68,24 +72,33 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
     });
   });
 
+  // The socket listeners are shared by every socket (EventEmitter calls them with the socket as
+  // `this`), not closures made per connection; none is removed later either, as deleting an event
+  // turns the socket's listener table into a slower, bigger dictionary.
+  function forget(this: net.Socket): void {
+    sockets.delete(this);
+  }
+  function sniff(this: net.Socket, first: Buffer): void {
+    this.setTimeout(0);
+    this.pause();
+    this.unshift(first);
+    if (looksLikeHttp(first[0])) {
+      httpServer.emit('connection', this);
+    } else {
+      const connection = new MqttConnection(this, options.connection, this.remoteAddress ?? '');
+      options.onConnection(connection, { transport: secure ? 'tls' : 'tcp' });
+    }
+    this.resume();
+  }
   const route = (socket: net.Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
+    socket.on('close', forget);
+    socket.on('error', destroySocket);
     socket.setNoDelay(true);
-    socket.setTimeout(sniffTimeout, () => socket.destroy());
-    socket.once('data', (first: Buffer) => {
-      socket.setTimeout(0);
-      socket.pause();
-      socket.unshift(first);
-      if (looksLikeHttp(first[0])) {
-        httpServer.emit('connection', socket);
-      } else {
-        const connection = new MqttConnection(socket, options.connection, socket.remoteAddress ?? '');
-        options.onConnection(connection, { transport: secure ? 'tls' : 'tcp' });
-      }
-      socket.resume();
-    });
+    // The listener stays after sniffing; nothing sets a socket timeout again, so it never fires.
+    socket.setTimeout(sniffTimeout);
+    socket.on('timeout', destroySocket);
+    socket.once('data', sniff);
   };
 
   const server = secure ? tls.createServer(options.tls ?? {}, route) : net.createServer(route);
