@@ -80,9 +80,9 @@ export class Broker implements BrokerCore {
   readonly presence: PresenceService;
   readonly requests: RequestRouter;
   readonly limits: BrokerCore['limits'];
-  readonly sessions = new Set<ClientSession>();
   readonly cluster: Cluster;
-  private readonly sessionsById = new Map<string, ClientSession>();
+  /** Connected sessions by connection id. */
+  readonly sessions = new Map<string, ClientSession>();
   readonly counters = new BrokerCounters();
   readonly metrics: Registry;
   private readonly httpHandler: RequestListener;
@@ -130,13 +130,13 @@ export class Broker implements BrokerCore {
       connections: () => this.sessions.size,
       subscriptions: () => {
         let count = 0;
-        for (const session of this.sessions) count += session.subscriptions.size;
+        for (const session of this.sessions.values()) count += session.subscriptions.size;
         return count;
       },
       cluster: this.cluster,
       openBytes: () => {
         const bytes = { in: 0, out: 0 };
-        for (const session of this.sessions) {
+        for (const session of this.sessions.values()) {
           bytes.in += session.connection.bytesReceived;
           bytes.out += session.connection.bytesSent;
         }
@@ -235,8 +235,8 @@ export class Broker implements BrokerCore {
   async close(): Promise<void> {
     this.closing = true;
     this.monitor?.stop();
-    await Promise.all([...this.sessions].map((session) => session.drain()));
-    for (const session of this.sessions) session.connection.end();
+    await Promise.all([...this.sessions.values()].map((session) => session.drain()));
+    for (const session of this.sessions.values()) session.connection.end();
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;
     // After the clients: their unsubscribes reach the peers before this node says goodbye.
@@ -264,8 +264,7 @@ export class Broker implements BrokerCore {
   }
 
   sessionClosed(session: ClientSession): void {
-    this.sessions.delete(session);
-    this.sessionsById.delete(session.id);
+    this.sessions.delete(session.id);
     this.counters.bytesIn += session.connection.bytesReceived;
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
@@ -280,8 +279,7 @@ export class Broker implements BrokerCore {
     }
     this.counters.connectionsTotal++;
     const session = new ClientSession(connection, this);
-    this.sessions.add(session);
-    this.sessionsById.set(session.id, session);
+    this.sessions.set(session.id, session);
   }
 
   // Every trie change made for a client of this node is told to the cluster, whichever service made it
@@ -319,7 +317,7 @@ export class Broker implements BrokerCore {
         }
       },
       deliverTo: (sessionId, packet, storedId) => {
-        const session = this.sessionsById.get(sessionId);
+        const session = this.sessions.get(sessionId);
         if (!session) return;
         session.deliver(packet, storedId);
         this.counters.messagesOut++;

@@ -79,8 +79,14 @@ const CLIENT_PACKETS: ReadonlySet<string> = new Set([
 ]);
 const PUBLISH_TYPE = 3;
 
-/** One MQTT connection over any duplex byte stream: packets in as events, one send method per packet type. */
-export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
+type Listener<E extends keyof MqttConnectionEvents> = (...args: MqttConnectionEvents[E]) => void;
+type AnyListener = (...args: unknown[]) => void;
+
+/**
+ * One MQTT connection over any duplex byte stream: packets in as events (or to one handler), one send
+ * method per packet type.
+ */
+export class MqttConnection {
   /** The protocol level from CONNECT (3 for MQTT 3.1, 4 for 3.1.1, 5). */
   protocolVersion = 4;
   bytesReceived = 0;
@@ -95,6 +101,9 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private windowStart = Date.now();
   private windowPackets = 0;
   private handler: MqttConnectionHandler | undefined;
+  // Made on the first listener: an EventEmitter's empty listener table alone is some 180 bytes, and
+  // the broker's connections use a handler instead.
+  private events: EventEmitter | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -102,7 +111,6 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     /** The peer address, for logs. */
     readonly remoteAddress = '',
   ) {
-    super();
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.readRate = options.readRate ?? 0;
     (stream as OwnedStream)[OWNER] = this;
@@ -131,6 +139,26 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   }
   private static onKeepaliveTimeout(connection: MqttConnection, keepalive: number): void {
     connection.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${keepalive * 1.5} s`);
+  }
+
+  /** Adds a listener for a packet type, `error` (protocol violation) or `close`. */
+  on<E extends keyof MqttConnectionEvents>(event: E, listener: Listener<E>): this {
+    (this.events ??= new EventEmitter()).on(event, listener as AnyListener);
+    return this;
+  }
+  /** Adds a listener called at most once. */
+  once<E extends keyof MqttConnectionEvents>(event: E, listener: Listener<E>): this {
+    (this.events ??= new EventEmitter()).once(event, listener as AnyListener);
+    return this;
+  }
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends keyof MqttConnectionEvents>(event: E, listener: Listener<E>): this {
+    this.events?.off(event, listener as AnyListener);
+    return this;
+  }
+  /** Number of listeners for an event. */
+  listenerCount(event: keyof MqttConnectionEvents): number {
+    return this.events?.listenerCount(event) ?? 0;
   }
 
   /**
@@ -311,7 +339,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       return;
     }
     if (this.handler) this.handler.handlePacket(packet);
-    else (this.emit as (event: string, packet: Packet) => boolean)(packet.cmd, packet);
+    else this.events?.emit(packet.cmd, packet);
   }
 
   // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
@@ -326,7 +354,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
   private violation(code: MqttErrorCode, message: string): void {
     if (this.closed) return;
     if (this.handler) this.handler.handleViolation?.(new MqttProtocolError(code, message));
-    else if (this.listenerCount('error') > 0) this.emit('error', new MqttProtocolError(code, message));
+    else if (this.listenerCount('error') > 0)
+      this.events?.emit('error', new MqttProtocolError(code, message));
     this.destroy();
   }
 
@@ -336,7 +365,7 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
     if (this.handler) this.handler.handleClose();
-    else this.emit('close');
+    else this.events?.emit('close');
   }
 }
 

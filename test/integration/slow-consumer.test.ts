@@ -47,7 +47,7 @@ for (const mode of ['drop', 'disconnect'] as const) {
       await fast.next((m) => m.payload.toString() === 'last', 30000);
       assert.equal(fast.received.filter((m) => m.topic === 'flood/').length, total + 1);
       // What the broker holds for the stalled client stays at the limit (plus one packet), not 16 MiB.
-      const session = [...server.broker.sessions].find((s) => s.clientId === 'stalled');
+      const session = [...server.broker.sessions.values()].find((s) => s.clientId === 'stalled');
       const queued = session?.connection.writableLength ?? 0;
       assert.ok(queued <= 1024 * 1024 + 8192, `${queued} bytes queued for the stalled client`);
       if (mode === 'drop') assert.ok(server.broker.counters.droppedSlowConsumer > 0);
