@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import mqttPacket, {
   type IConnackPacket,
@@ -17,6 +18,7 @@ import mqttPacket, {
 } from 'mqtt-packet';
 import { MqttErrorCode, MqttProtocolError } from './errors.js';
 import { decodePublish } from './decode-publish.js';
+import { encodeAck, type AckType } from './encode.js';
 import { readFixedHeader } from './framing.js';
 
 /** Limits and timers of one connection. */
@@ -95,7 +97,12 @@ export class MqttConnection {
   private pending: Buffer | undefined;
   private connected = false;
   private closed = false;
-  private corked = false;
+  // Packets written since the last flush; they leave as one buffer (see flushCorked).
+  private gathered: Buffer[] | undefined;
+  private gatheredLength = 0;
+  // A WebSocket stream turns each write into a frame, and some clients still expect one packet per
+  // frame (Emitter sends them so): those writes are not joined.
+  private readonly joinWrites: boolean;
   private timer: NodeJS.Timeout | undefined;
   private readonly readRate: number;
   private windowStart = Date.now();
@@ -111,6 +118,7 @@ export class MqttConnection {
     /** The peer address, for logs. */
     readonly remoteAddress = '',
   ) {
+    this.joinWrites = stream instanceof Socket;
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
     this.readRate = options.readRate ?? 0;
     (stream as OwnedStream)[OWNER] = this;
@@ -171,7 +179,7 @@ export class MqttConnection {
 
   /** Bytes written but not yet flushed to the peer: a slow consumer's backlog. */
   get writableLength(): number {
-    return this.stream.writableLength;
+    return this.stream.writableLength + this.gatheredLength;
   }
 
   /** True until the connection is closed. */
@@ -189,19 +197,19 @@ export class MqttConnection {
   }
   /** Sends PUBACK. */
   puback(packet: { messageId: number }): void {
-    this.send({ cmd: 'puback', messageId: packet.messageId });
+    this.writeAck('puback', packet.messageId);
   }
   /** Sends PUBREC. */
   pubrec(packet: { messageId: number }): void {
-    this.send({ cmd: 'pubrec', messageId: packet.messageId });
+    this.writeAck('pubrec', packet.messageId);
   }
   /** Sends PUBREL. */
   pubrel(packet: { messageId: number }): void {
-    this.send({ cmd: 'pubrel', messageId: packet.messageId });
+    this.writeAck('pubrel', packet.messageId);
   }
   /** Sends PUBCOMP. */
   pubcomp(packet: { messageId: number }): void {
-    this.send({ cmd: 'pubcomp', messageId: packet.messageId });
+    this.writeAck('pubcomp', packet.messageId);
   }
   /** Sends SUBACK. */
   suback(packet: Omit<ISubackPacket, 'cmd'>): void {
@@ -221,21 +229,25 @@ export class MqttConnection {
     this.send({ cmd: 'pingresp' });
   }
 
-  /** Writes an already-encoded packet; writes within one event-loop turn are gathered into one syscall. */
+  /** Writes an already-encoded packet; the writes of one event-loop turn leave in one syscall. */
   writeEncoded(packet: Buffer): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(uncork, this);
+    if (this.gathered === undefined) {
+      this.gathered = [packet];
+      corkedConnections.push(this);
+      if (corkedConnections.length === 1) setImmediate(flushCorked);
+    } else {
+      this.gathered.push(packet);
     }
+    this.gatheredLength += packet.length;
+    gatheredBytes += packet.length;
     this.bytesSent += packet.length;
-    this.stream.write(packet);
   }
 
   /** Flushes and closes the stream. */
   end(): void {
     if (this.closed) return;
+    this.flush();
     this.stream.end();
     // A peer that never reads must not keep a half-closed socket forever.
     setTimeout(() => this.destroy(), 5000).unref();
@@ -247,10 +259,23 @@ export class MqttConnection {
     this.onClose();
   }
 
-  /** @internal flushes gathered writes. */
+  /** @internal writes what was gathered, as one buffer: one small copy is cheaper than a writev entry per packet. */
   flush(): void {
-    this.corked = false;
-    this.stream.uncork();
+    const gathered = this.gathered;
+    if (gathered === undefined) return;
+    this.gathered = undefined;
+    const length = this.gatheredLength;
+    this.gatheredLength = 0;
+    if (this.closed) return;
+    if (gathered.length === 1) this.stream.write(gathered[0]);
+    else if (this.joinWrites) this.stream.write(Buffer.concat(gathered, length));
+    else for (const packet of gathered) this.stream.write(packet);
+  }
+
+  // MQTT 5 acknowledgements may carry a reason code and properties: those go through mqtt-packet.
+  private writeAck(type: AckType, messageId: number): void {
+    if (this.protocolVersion === 5) this.send({ cmd: type, messageId });
+    else this.writeEncoded(encodeAck(type, messageId));
   }
 
   private send(packet: Packet): void {
@@ -262,6 +287,7 @@ export class MqttConnection {
     this.bytesReceived += chunk.length;
     if (this.connected && this.timer) this.timer.refresh();
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
+    flushIfWorthIt();
   }
 
   // Frames and parses whole packets; keeps a partial one (or, while rate-limited, the rest) for later.
@@ -363,6 +389,8 @@ export class MqttConnection {
     if (this.closed) return;
     this.closed = true;
     this.pending = undefined;
+    this.gathered = undefined;
+    this.gatheredLength = 0;
     if (this.timer) clearTimeout(this.timer);
     if (this.handler) this.handler.handleClose();
     else this.events?.emit('close');
@@ -400,6 +428,26 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
   return packet;
 }
 
-function uncork(connection: MqttConnection): void {
-  connection.flush();
+// Output is gathered across reads, and how long depends on its shape. Many connections each getting
+// a little (wildcard routing, replies) cost a syscall apiece, so that waits for the end of the
+// event-loop turn (setImmediate runs right after the poll phase): a subscriber fed by several
+// publishers then gets one write per turn instead of one per publisher read. Big batches (a busy
+// channel, point-to-point) leave after the read that made them: holding them only delays a
+// subscriber that may already be behind, while the broker reads on.
+let corkedConnections: MqttConnection[] = [];
+let gatheredBytes = 0;
+const BIG_BATCH = 8192; // average bytes per connection worth a syscall of its own
+const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush
+
+/** Flushes gathered output now if it is made of big batches or is over the limit (after a read). */
+function flushIfWorthIt(): void {
+  const count = corkedConnections.length;
+  if (count > 0 && (gatheredBytes >= BIG_BATCH * count || gatheredBytes > GATHER_LIMIT)) flushCorked();
+}
+
+function flushCorked(): void {
+  const connections = corkedConnections;
+  corkedConnections = [];
+  gatheredBytes = 0;
+  for (let i = 0; i < connections.length; i++) connections[i].flush();
 }

@@ -46,3 +46,18 @@ export function encodePublish(message: OutgoingPublish): Buffer {
   message.payload.copy(packet, offset);
   return packet;
 }
+
+/** The acknowledgements a server sends with only a packet id in them (MQTT 3.1.1). */
+export type AckType = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
+
+const ACK_FIRST_BYTE: Record<AckType, number> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
+
+/** Encodes PUBACK, PUBREC, PUBREL or PUBCOMP: four bytes, one per QoS 1 publish on the hot path. */
+export function encodeAck(type: AckType, messageId: number): Buffer {
+  const packet = Buffer.allocUnsafe(4);
+  packet[0] = ACK_FIRST_BYTE[type];
+  packet[1] = 2;
+  packet[2] = messageId >> 8;
+  packet[3] = messageId & 0xff;
+  return packet;
+}
