@@ -80,16 +80,21 @@ for (const [name, scenario, scale] of scenarios) {
   const mosquitto = summary('mosquitto');
   const digits = ours.unit === 'msg/s' ? 0 : ours.unit === 'KiB/conn' ? 1 : 3;
   const cell = (r: Result & { value: number }): string =>
-    `${fmt(r.value, digits)}${r.cpuPerMessage === undefined ? '' : ` (${fmt(r.cpuPerMessage, 1)} µs)`}`;
+    `${fmt(r.value, digits)}${r.cpuPerMessage === undefined ? '' : ` (${fmt(r.cpuPerMessage, r.cpuPerMessage < 1 ? 2 : 1)} µs)`}`;
+  // Broker CPU per message, emitter-ts ÷ peer (the targets are <= 1/3 of Aedes' and <= Mosquitto's).
+  const cpuRatio = (peer: Result): string =>
+    ours.cpuPerMessage === undefined || !peer.cpuPerMessage
+      ? '-'
+      : fmt(ours.cpuPerMessage / peer.cpuPerMessage, 2);
   rows.push(
     `| ${name} | ${ours.unit} | ${cell(ours)} | ${cell(aedes)} | ${cell(mosquitto)} | ${fmt(ours.value / aedes.value, 2)} | ${fmt(
       ours.value / mosquitto.value,
       2,
-    )} | ${fmt(ours.generatorCpuPerMessage, 1)} | ${[ours, aedes, mosquitto].map((r) => fmt(r.lost)).join(' / ')} |`,
+    )} | ${cpuRatio(aedes)} / ${cpuRatio(mosquitto)} | ${fmt(ours.generatorCpuPerMessage, 1)} | ${[ours, aedes, mosquitto].map((r) => fmt(r.lost)).join(' / ')} |`,
   );
   if (ours.detail || aedes.detail || mosquitto.detail) {
     rows.push(
-      `| ↳ detail | | ${ours.detail || '-'} | ${aedes.detail || '-'} | ${mosquitto.detail || '-'} | | | | |`,
+      `| ↳ detail | | ${ours.detail || '-'} | ${aedes.detail || '-'} | ${mosquitto.detail || '-'} | | | | | |`,
     );
   }
   console.log(rows.slice(printed).join('\n'));
@@ -104,11 +109,11 @@ const mosquittoVersion =
 const table = [
   `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; mosquitto: ${mosquittoVersion}; ${repetitions} alternating run(s) of ${seconds} s per broker and scenario, medians.`,
   '',
-  '| scenario | unit | emitter-ts (broker CPU/msg) | Aedes | Mosquitto | ÷ Aedes | ÷ Mosquitto | generator CPU/msg (µs, emitter-ts run) | lost (ours / Aedes / Mosquitto) |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| scenario | unit | emitter-ts (broker CPU/msg) | Aedes | Mosquitto | ÷ Aedes | ÷ Mosquitto | CPU/msg ÷ Aedes / ÷ Mosquitto | generator CPU/msg (µs, emitter-ts run) | lost (ours / Aedes / Mosquitto) |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
   '',
-  'Ratios are emitter-ts ÷ peer: above 1 is better for rates, below 1 is better for latency and KiB per connection.',
+  'Ratios are emitter-ts ÷ peer: above 1 is better for rates, below 1 is better for latency, KiB per connection and CPU per message.',
 ].join('\n');
 const stored = await measureStorage(seconds);
 const storageTable = [

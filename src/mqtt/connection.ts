@@ -19,6 +19,7 @@ import mqttPacket, {
 import { MqttErrorCode, MqttProtocolError } from './errors.js';
 import { decodePublish } from './decode-publish.js';
 import { encodeAck, type AckType } from './encode.js';
+import { silenceWatch } from './silence-watch.js';
 import { readFixedHeader } from './framing.js';
 
 /** Limits and timers of one connection. */
@@ -103,7 +104,11 @@ export class MqttConnection {
   // A WebSocket stream turns each write into a frame, and some clients still expect one packet per
   // frame (Emitter sends them so): those writes are not joined.
   private readonly joinWrites: boolean;
-  private timer: NodeJS.Timeout | undefined;
+  /** @internal for the silence watch. */
+  lastTick = 0;
+  /** @internal for the silence watch. */
+  allowedTicks = 0;
+  private keepalive = 0;
   private readonly readRate: number;
   private windowStart = Date.now();
   private windowPackets = 0;
@@ -128,8 +133,7 @@ export class MqttConnection {
     stream.on('close', MqttConnection.onStreamClose);
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     if (connectTimeout > 0) {
-      this.timer = setTimeout(MqttConnection.onConnectTimeout, connectTimeout, this);
-      this.timer.unref();
+      silenceWatch.watch(this, connectTimeout);
     }
   }
 
@@ -142,11 +146,14 @@ export class MqttConnection {
   private static onStreamClose(this: OwnedStream): void {
     this[OWNER].onClose();
   }
-  private static onConnectTimeout(connection: MqttConnection): void {
-    connection.violation(MqttErrorCode.ConnectTimeout, 'no CONNECT received in time');
-  }
-  private static onKeepaliveTimeout(connection: MqttConnection, keepalive: number): void {
-    connection.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${keepalive * 1.5} s`);
+
+  /** @internal the silence watch's deadline passed: no CONNECT in time, or keep-alive exceeded. */
+  silenceExceeded(): void {
+    if (this.connected) {
+      this.violation(MqttErrorCode.KeepaliveTimeout, `no packet within ${this.keepalive * 1.5} s`);
+    } else {
+      this.violation(MqttErrorCode.ConnectTimeout, 'no CONNECT received in time');
+    }
   }
 
   /** Adds a listener for a packet type, `error` (protocol violation) or `close`. */
@@ -285,7 +292,7 @@ export class MqttConnection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.bytesReceived += chunk.length;
-    if (this.connected && this.timer) this.timer.refresh();
+    if (this.connected) silenceWatch.touch(this);
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
     flushIfWorthIt();
   }
@@ -370,11 +377,9 @@ export class MqttConnection {
 
   // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
   private startKeepalive(keepalive: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (keepalive <= 0) return;
-    this.timer = setTimeout(MqttConnection.onKeepaliveTimeout, keepalive * 1500, this, keepalive);
-    this.timer.unref();
+    this.keepalive = keepalive;
+    if (keepalive <= 0) silenceWatch.unwatch(this);
+    else silenceWatch.watch(this, keepalive * 1500);
   }
 
   private violation(code: MqttErrorCode, message: string): void {
@@ -391,7 +396,7 @@ export class MqttConnection {
     this.pending = undefined;
     this.gathered = undefined;
     this.gatheredLength = 0;
-    if (this.timer) clearTimeout(this.timer);
+    silenceWatch.unwatch(this);
     if (this.handler) this.handler.handleClose();
     else this.events?.emit('close');
   }

@@ -147,7 +147,9 @@ export class KeyAuthority {
     if (!found.owned) return Errors.Unauthorized;
     const key = found.key;
     if (!key.hasPermission(required)) return Errors.Unauthorized;
-    if (!this.#opens(keyText, key, channelText)) return Errors.Unauthorized;
+    if (!this.#opens(keyText, key, channelText, (required & Permission.Write) !== 0)) {
+      return Errors.Unauthorized;
+    }
     if (options.rejectExtend && key.hasPermission(Permission.Extend)) return Errors.UnauthorizedExt;
     return key;
   }
@@ -253,9 +255,11 @@ export class KeyAuthority {
     return found ?? undefined;
   }
 
-  // `validateChannel` through the cache; a result depends only on the key bytes and the channel text.
-  #opens(keyText: string, key: ChannelKey, channelText: string): boolean {
-    if (channelText.length > MAX_CACHED_CHANNEL) return key.validateChannel(channelText);
+  // `validateChannel`, through the cache for publishes (a result depends only on the key bytes and the
+  // channel text). A subscription is checked once, so caching it would only hold an entry per
+  // subscribed channel: with many devices on channels of their own, memory per idle connection.
+  #opens(keyText: string, key: ChannelKey, channelText: string, cache: boolean): boolean {
+    if (!cache || channelText.length > MAX_CACHED_CHANNEL) return key.validateChannel(channelText);
     const id = keyText + channelText;
     const cached = this.#grants.get(id);
     if (cached !== undefined) return cached;
