@@ -120,8 +120,8 @@ export class MqttConnection {
   constructor(
     readonly stream: Duplex,
     options: MqttConnectionOptions = {},
-    /** The peer address, for logs. */
-    readonly remoteAddress = '',
+    /** The peer address, when the stream cannot tell it (WebSocket: the upgraded request's socket). */
+    private readonly address?: string,
   ) {
     this.joinWrites = stream instanceof Socket;
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
@@ -187,6 +187,11 @@ export class MqttConnection {
   /** Bytes written but not yet flushed to the peer: a slow consumer's backlog. */
   get writableLength(): number {
     return this.stream.writableLength + this.gatheredLength;
+  }
+
+  /** The peer address, for logs ('' when unknown); read from a socket only when asked for. */
+  get remoteAddress(): string {
+    return this.address ?? (this.stream as Partial<Socket>).remoteAddress ?? '';
   }
 
   /** True until the connection is closed. */

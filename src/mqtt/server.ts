@@ -11,7 +11,7 @@ export class MqttServer extends net.Server {
   constructor(listener?: ClientListener, options: MqttConnectionOptions = {}) {
     super((socket) => {
       socket.setNoDelay(true);
-      this.emit('client', new MqttConnection(socket, options, socket.remoteAddress ?? ''));
+      this.emit('client', new MqttConnection(socket, options));
     });
     if (listener) this.on('client', listener);
   }
@@ -22,7 +22,7 @@ export class MqttSecureServer extends tls.Server {
   constructor(secure: tls.TlsOptions, listener?: ClientListener, options: MqttConnectionOptions = {}) {
     super(secure, (socket) => {
       socket.setNoDelay(true);
-      this.emit('client', new MqttConnection(socket, options, socket.remoteAddress ?? ''));
+      this.emit('client', new MqttConnection(socket, options));
     });
     if (listener) this.on('client', listener);
   }

@@ -46,10 +46,15 @@ async function roundTrip(url: string, options: mqtt.IClientOptions = {}): Promis
 
 describe('createServer and createSecureServer (the mqtt.js server API)', () => {
   test('a client event per connection, packet events, reply methods', async () => {
-    const server = createServer(echo);
+    const addresses: string[] = [];
+    const server = createServer((client) => {
+      addresses.push(client.remoteAddress);
+      echo(client);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     assert.equal(await roundTrip(`mqtt://127.0.0.1:${port}`), 't:ping');
+    assert.deepEqual(addresses, ['127.0.0.1']);
     await new Promise((resolve) => server.close(resolve));
   });
 

@@ -85,7 +85,7 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
     if (looksLikeHttp(first[0])) {
       httpServer.emit('connection', this);
     } else {
-      const connection = new MqttConnection(this, options.connection, this.remoteAddress ?? '');
+      const connection = new MqttConnection(this, options.connection);
       options.onConnection(connection, { transport: secure ? 'tls' : 'tcp' });
     }
     this.resume();
