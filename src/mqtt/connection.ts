@@ -62,6 +62,10 @@ export interface MqttConnectionHandler {
 }
 
 const DEFAULT_MAX_PACKET_SIZE = 268435455;
+// Milliseconds since this module loaded: a small integer for twelve days, where a Date.now() kept in
+// every connection would be a boxed number (16 bytes each).
+const STARTED = Date.now();
+const sinceStart = (): number => Date.now() - STARTED;
 // The stream's listeners are shared functions, not closures per connection: they find their
 // connection through this property of the stream.
 const OWNER = Symbol('MqttConnection');
@@ -110,7 +114,7 @@ export class MqttConnection {
   allowedTicks = 0;
   private keepalive = 0;
   private readonly readRate: number;
-  private windowStart = Date.now();
+  private windowStart = sinceStart();
   private windowPackets = 0;
   private handler: MqttConnectionHandler | undefined;
   // Made on the first listener: an EventEmitter's empty listener table alone is some 180 bytes, and
@@ -128,7 +132,12 @@ export class MqttConnection {
     this.readRate = options.readRate ?? 0;
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', MqttConnection.onStreamData);
-    stream.on('error', MqttConnection.onStreamEnd);
+    // A TCP socket is destroyed on error and 'close' follows, so when someone already handles its
+    // errors, 'close' is all we need (a second listener costs an array per socket).
+    if (!(stream instanceof Socket) || stream.listenerCount('error') === 0) {
+      stream.on('error', MqttConnection.onStreamEnd);
+    }
+    // The peer ended: close at once rather than wait for a half-closed peer to read what is pending.
     stream.on('end', MqttConnection.onStreamEnd);
     stream.on('close', MqttConnection.onStreamClose);
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
@@ -345,7 +354,7 @@ export class MqttConnection {
     // The clock is read only when the count reaches the limit, not for every packet: a window that
     // started over a second ago simply starts again.
     if (++this.windowPackets < this.readRate) return false;
-    const now = Date.now();
+    const now = sinceStart();
     if (now - this.windowStart >= 1000) {
       this.windowStart = now;
       this.windowPackets = 0;
@@ -355,7 +364,7 @@ export class MqttConnection {
     setTimeout(
       () => {
         if (this.closed) return;
-        this.windowStart = Date.now();
+        this.windowStart = sinceStart();
         this.windowPackets = 0;
         if (this.pending) this.process(this.pending);
         if (!this.closed && !this.stream.readableFlowing && this.windowPackets < this.readRate)

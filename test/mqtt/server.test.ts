@@ -98,6 +98,7 @@ describe('the shared port', () => {
       host: '127.0.0.1',
       port: 0,
       connection: { maxPacketSize: 1024, connectTimeout: 500 },
+      sniffTimeout: 400,
       onConnection: (client) => {
         client.on('error', (error) => errors.push(error));
         echo(client);
@@ -191,6 +192,17 @@ describe('the shared port', () => {
     await survivor.publishAsync('t', 'still here');
     assert.equal(((await received) as [string, Buffer])[1].toString(), 'still here');
     await survivor.endAsync();
+  });
+
+  test('a socket that never sends a byte is closed after the sniff timeout, not before', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const started = Date.now();
+    socket.resume();
+    await once(socket, 'close', { signal: AbortSignal.timeout(5000) });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 390, `closed after ${elapsed} ms, before the 400 ms sniff timeout`);
   });
 
   test('keep-alive: silence for 1.5 x keepalive closes the connection', async () => {

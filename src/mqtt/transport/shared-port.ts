@@ -3,6 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { MqttConnection, type MqttConnectionOptions } from '../connection.js';
+import { silenceWatch, type Watched } from '../silence-watch.js';
 import { selectSubprotocol, webSocketStream } from './websocket.js';
 
 /** How a connection reached us. */
@@ -38,6 +39,17 @@ function looksLikeHttp(byte: number): boolean {
 
 function destroySocket(this: net.Socket): void {
   this.destroy();
+}
+
+// A socket waiting for its first byte, as the silence watch sees it. One that closes first is left
+// to expire from the watch (destroying it again does nothing).
+class SilentSocket implements Watched {
+  lastTick = 0;
+  allowedTicks = 0;
+  constructor(private readonly socket: net.Socket) {}
+  silenceExceeded(): void {
+    this.socket.destroy();
+  }
 }
 
 const notFound: RequestListener = (_request, response) => {
@@ -78,27 +90,30 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
   function forget(this: net.Socket): void {
     sockets.delete(this);
   }
-  function sniff(this: net.Socket, first: Buffer): void {
-    this.setTimeout(0);
-    this.pause();
-    this.unshift(first);
+  function sniff(socket: net.Socket, first: Buffer): void {
+    socket.pause();
+    socket.unshift(first);
     if (looksLikeHttp(first[0])) {
-      httpServer.emit('connection', this);
+      httpServer.emit('connection', socket);
     } else {
-      const connection = new MqttConnection(this, options.connection);
+      const connection = new MqttConnection(socket, options.connection);
       options.onConnection(connection, { transport: secure ? 'tls' : 'tcp' });
     }
-    this.resume();
+    socket.resume();
   }
   const route = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.on('close', forget);
     socket.on('error', destroySocket);
     socket.setNoDelay(true);
-    // The listener stays after sniffing; nothing sets a socket timeout again, so it never fires.
-    socket.setTimeout(sniffTimeout);
-    socket.on('timeout', destroySocket);
-    socket.once('data', sniff);
+    // A socket that never sends its first byte is closed by the shared silence watch: a socket timeout
+    // would leave its Timeout on the socket for good (~200 bytes per idle connection).
+    const waiting = new SilentSocket(socket);
+    silenceWatch.watch(waiting, sniffTimeout);
+    socket.once('data', (first: Buffer) => {
+      silenceWatch.unwatch(waiting);
+      sniff(socket, first);
+    });
   };
 
   const server = secure ? tls.createServer(options.tls ?? {}, route) : net.createServer(route);
