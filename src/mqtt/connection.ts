@@ -102,7 +102,7 @@ export class MqttConnection {
   private pending: Buffer | undefined;
   private connected = false;
   private closed = false;
-  // Packets written since the last flush; they leave as one buffer (see flushCorked).
+  // Packets written since the last flush; they leave as one buffer (see flushGathered).
   private gathered: Buffer[] | undefined;
   private gatheredLength = 0;
   // A WebSocket stream turns each write into a frame, and some clients still expect one packet per
@@ -255,8 +255,8 @@ export class MqttConnection {
     if (this.closed) return;
     if (this.gathered === undefined) {
       this.gathered = [packet];
-      corkedConnections.push(this);
-      if (corkedConnections.length === 1) setImmediate(flushCorked);
+      gatheringConnections.push(this);
+      if (gatheringConnections.length === 1) setImmediate(flushGathered);
     } else {
       this.gathered.push(packet);
     }
@@ -398,9 +398,9 @@ export class MqttConnection {
 
   private violation(code: MqttErrorCode, message: string): void {
     if (this.closed) return;
-    if (this.handler) this.handler.handleViolation?.(new MqttProtocolError(code, message));
-    else if (this.listenerCount('error') > 0)
-      this.events?.emit('error', new MqttProtocolError(code, message));
+    const error = new MqttProtocolError(code, message);
+    if (this.handler) this.handler.handleViolation?.(error);
+    else if (this.listenerCount('error') > 0) this.events?.emit('error', error);
     this.destroy();
   }
 
@@ -453,20 +453,20 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
 // publishers then gets one write per turn instead of one per publisher read. Big batches (a busy
 // channel, point-to-point) leave after the read that made them: holding them only delays a
 // subscriber that may already be behind, while the broker reads on.
-let corkedConnections: MqttConnection[] = [];
+let gatheringConnections: MqttConnection[] = [];
 let gatheredBytes = 0;
 const BIG_BATCH = 8192; // average bytes per connection worth a syscall of its own
 const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush
 
 /** Flushes gathered output now if it is made of big batches or is over the limit (after a read). */
 function flushIfWorthIt(): void {
-  const count = corkedConnections.length;
-  if (count > 0 && (gatheredBytes >= BIG_BATCH * count || gatheredBytes > GATHER_LIMIT)) flushCorked();
+  const count = gatheringConnections.length;
+  if (count > 0 && (gatheredBytes >= BIG_BATCH * count || gatheredBytes > GATHER_LIMIT)) flushGathered();
 }
 
-function flushCorked(): void {
-  const connections = corkedConnections;
-  corkedConnections = [];
+function flushGathered(): void {
+  const connections = gatheringConnections;
+  gatheringConnections = [];
   gatheredBytes = 0;
   for (let i = 0; i < connections.length; i++) connections[i].flush();
 }
