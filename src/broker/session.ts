@@ -5,12 +5,17 @@ import type {
   IUnsubscribePacket,
   Packet,
 } from 'mqtt-packet';
-import { ChannelKind, normalizeSubscribeTopic, parseChannel, type ParsedChannel } from '../channel/index.js';
+import {
+  ChannelKind,
+  CompactMap,
+  normalizeSubscribeTopic,
+  parseChannel,
+  type ParsedChannel,
+} from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
 import { encodePublish, type MqttConnection, type MqttConnectionHandler } from '../mqtt/index.js';
 import type { PublishOutcome } from '../services/pubsub/pubsub.js';
-import type { Session } from '../services/session.js';
-import { SessionSubscriptions } from '../services/session-subscriptions.js';
+import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
 
@@ -20,7 +25,7 @@ const SUBACK_FAILURE = 0x80;
 /** One client connection: turns its MQTT packets into service calls and errors into replies. */
 export class ClientSession implements Session, MqttConnectionHandler {
   readonly id = newConnectionId();
-  readonly subscriptions = new SessionSubscriptions();
+  readonly subscriptions = new CompactMap<string, SessionSubscription>();
   // Made on first use, like the other per-session collections below: most connections never link.
   private linkMap: Map<string, string> | undefined;
   username = '';

@@ -4,6 +4,7 @@
  * published SSID, so repeated publishes to one channel cost a few Map lookups and allocate nothing.
  */
 
+import { CompactMap } from './compact-map.js';
 import { WellKnownHash } from './hash.js';
 import { EMPTY_MATCH, MatchResult, type Identified, type Match } from './match.js';
 import type { Ssid } from './ssid.js';
@@ -32,12 +33,10 @@ const MULTI_WILDCARD = WellKnownHash.multiWildcard | 0;
 const SHARE = WellKnownHash.share | 0;
 const DEFAULT_CACHE_LIMIT = 10_000;
 
-// Most nodes hold one subscriber (a device on its own channel): it sits in `one`, and a Map is made
-// only for a second one, as an empty Map costs some 250 bytes.
 class TrieNode<S> {
   children: Map<number, TrieNode<S>> | undefined;
-  one: S | undefined;
-  many: Map<string, S> | undefined;
+  // Most nodes hold one subscriber (a device on its own channel), hence a CompactMap.
+  subscribers: CompactMap<string, S> | undefined;
 
   constructor(
     readonly parent: TrieNode<S> | undefined,
@@ -50,12 +49,7 @@ class CacheNode<S> {
   match: Match<S> | undefined;
 }
 
-type Walk<S extends Identified> = (
-  node: TrieNode<S>,
-  levels: Ssid,
-  index: number,
-  out: Map<string, S>,
-) => void;
+type Walk<S> = (node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>) => void;
 
 /**
  * Subscriptions by SSID. The first SSID element (the contract) always matches exactly, so no
@@ -115,8 +109,10 @@ export class SubscriptionTrie<S extends Identified> {
       }
       node = child;
     }
-    if (isEmpty(node)) this.addresses++;
-    if (!addSubscriber(node, subscriber)) return false;
+    node.subscribers ??= new CompactMap();
+    if (node.subscribers.has(subscriber.id)) return false;
+    if (node.subscribers.size === 0) this.addresses++;
+    node.subscribers.set(subscriber.id, subscriber);
     this.pairs++;
     this.changed();
     this.observer?.added(ssid, subscriber);
@@ -126,11 +122,12 @@ export class SubscriptionTrie<S extends Identified> {
   /** Removes `subscriber` (by id) from `ssid`; false when it was not subscribed there. */
   unsubscribe(ssid: Ssid, subscriber: Identified): boolean {
     const node = this.find(ssid);
-    const stored = node && removeSubscriber(node, subscriber.id);
-    if (node === undefined || stored === undefined) return false;
+    const stored = node?.subscribers?.get(subscriber.id);
+    if (stored === undefined || node?.subscribers?.delete(subscriber.id) !== true) return false;
     this.pairs--;
-    if (isEmpty(node)) {
+    if (node.subscribers.size === 0) {
       this.addresses--;
+      node.subscribers = undefined;
       prune(node);
     }
     this.changed();
@@ -140,8 +137,7 @@ export class SubscriptionTrie<S extends Identified> {
 
   /** True when `subscriber` (by id) is subscribed to exactly `ssid`. */
   isSubscribed(ssid: Ssid, subscriber: Identified): boolean {
-    const node = this.find(ssid);
-    return node !== undefined && (node.one?.id === subscriber.id || node.many?.has(subscriber.id) === true);
+    return this.find(ssid)?.subscribers?.has(subscriber.id) === true;
   }
 
   /** Who a publish to `ssid` reaches: direct subscribers and share groups; cached until the next change. */
@@ -241,53 +237,14 @@ function child<S>(entry: CacheNode<S>, word: number): CacheNode<S> {
 // Removes nodes left without subscribers or children, from `node` up towards the root.
 function prune<S>(node: TrieNode<S>): void {
   let current = node;
-  while (current.parent !== undefined && isEmpty(current) && !current.children?.size) {
+  while (current.parent !== undefined && current.subscribers === undefined && !current.children?.size) {
     current.parent.children?.delete(current.word);
     current = current.parent;
   }
 }
 
-function isEmpty<S>(node: TrieNode<S>): boolean {
-  return node.one === undefined && node.many === undefined;
-}
-
-// False when a subscriber with that id is already there.
-function addSubscriber<S extends Identified>(node: TrieNode<S>, subscriber: S): boolean {
-  if (node.many !== undefined) {
-    if (node.many.has(subscriber.id)) return false;
-    node.many.set(subscriber.id, subscriber);
-  } else if (node.one === undefined) {
-    node.one = subscriber;
-  } else {
-    if (node.one.id === subscriber.id) return false;
-    node.many = new Map([
-      [node.one.id, node.one],
-      [subscriber.id, subscriber],
-    ]);
-    node.one = undefined;
-  }
-  return true;
-}
-
-// The subscriber removed, or undefined when none has that id.
-function removeSubscriber<S extends Identified>(node: TrieNode<S>, id: string): S | undefined {
-  if (node.one !== undefined) {
-    if (node.one.id !== id) return undefined;
-    const stored = node.one;
-    node.one = undefined;
-    return stored;
-  }
-  const stored = node.many?.get(id);
-  if (stored === undefined) return undefined;
-  node.many?.delete(id);
-  if (node.many?.size === 0) node.many = undefined;
-  return stored;
-}
-
-function addAll<S extends Identified>(node: TrieNode<S> | undefined, out: Map<string, S>): void {
-  if (node === undefined) return;
-  if (node.one !== undefined) out.set(node.one.id, node.one);
-  else if (node.many !== undefined) for (const [id, subscriber] of node.many) out.set(id, subscriber);
+function addAll<S>(node: TrieNode<S> | undefined, out: Map<string, S>): void {
+  node?.subscribers?.copyInto(out);
 }
 
 /**
@@ -295,12 +252,7 @@ function addAll<S extends Identified>(node: TrieNode<S> | undefined, out: Map<st
  * `+`. Decision 3: a `#` level matches everything from there on, itself included (`a/#/` acts like `a/`);
  * levels written after a `#` keep Emitter's literal behaviour. `*` is an ordinary level here.
  */
-function walkEmitter<S extends Identified>(
-  node: TrieNode<S>,
-  levels: Ssid,
-  index: number,
-  out: Map<string, S>,
-): void {
+function walkEmitter<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>): void {
   addAll(node, out);
   const children = node.children;
   if (children === undefined) return;
@@ -319,12 +271,7 @@ function walkEmitter<S extends Identified>(
  * MQTT strategy: every level must match (`+` exactly one) and the publish may not be longer, except
  * below a `#` child, which matches every deeper topic but not its parent (`a/#` does not get `a/`).
  */
-function walkMqtt<S extends Identified>(
-  node: TrieNode<S>,
-  levels: Ssid,
-  index: number,
-  out: Map<string, S>,
-): void {
+function walkMqtt<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>): void {
   if (index === levels.length) {
     addAll(node, out);
     return;

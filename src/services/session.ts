@@ -1,4 +1,4 @@
-import type { SessionSubscriptions } from './session-subscriptions.js';
+import type { CompactMap, Ssid } from '../channel/index.js';
 import type { RoutedSubscriber } from '../cluster/index.js';
 
 /**
@@ -6,7 +6,13 @@ import type { RoutedSubscriber } from '../cluster/index.js';
  * client of another cluster node, reached through the cluster. Ids are Emitter's connection ids.
  */
 export type Subscriber = RoutedSubscriber;
-export type { SessionSubscription } from './session-subscriptions.js';
+
+/** One subscription held by a session, keyed by its SSID. */
+export interface SessionSubscription {
+  readonly ssid: Ssid;
+  /** The channel as subscribed, without key or options (`a/b/`, `$share/g/a/`). */
+  readonly channel: string;
+}
 
 /** A client connection as the services see it: identity, its subscriptions and links. */
 export interface Session extends Subscriber {
@@ -15,7 +21,7 @@ export interface Session extends Subscriber {
   /** The MQTT client id from CONNECT. */
   readonly clientId: string;
   /** Subscriptions by `ssidKey`; the pubsub service keeps it in step with the trie. */
-  readonly subscriptions: SessionSubscriptions;
+  readonly subscriptions: CompactMap<string, SessionSubscription>;
   /** Link name (1-2 characters) to the full topic it stands for (`KEY/chan/?opts`). */
   readonly links: Map<string, string>;
   /**

@@ -254,7 +254,7 @@ export class PubSub {
 
   /** Drops every subscription of a session that is going away. */
   unsubscribeAll(session: Session): void {
-    for (const id of session.subscriptions.ids()) this.remove(session, id);
+    for (const id of session.subscriptions.keys()) this.remove(session, id);
   }
 
   private remove(session: Session, id: string): void {
