@@ -23,6 +23,11 @@ export class SilenceWatch {
   #timer: NodeJS.Timeout | undefined;
   readonly #watched = new Set<Watched>();
 
+  /** Number of watched items. */
+  get size(): number {
+    return this.#watched.size;
+  }
+
   /** Starts (or restarts) watching: `item` must show life within `silenceMs`. */
   watch(item: Watched, silenceMs: number): void {
     // +1: the last sign of life may have come just before a tick, which then counts a whole tick.

@@ -41,8 +41,7 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-// A socket waiting for its first byte, as the silence watch sees it. One that closes first is left
-// to expire from the watch (destroying it again does nothing).
+// A socket waiting for its first byte, as the silence watch sees it.
 class SilentSocket implements Watched {
   lastTick = 0;
   allowedTicks = 0;
@@ -60,7 +59,8 @@ const notFound: RequestListener = (_request, response) => {
 /** Listens on one port for MQTT over TCP, MQTT over WebSocket (any path) and HTTP, optionally inside TLS. */
 export async function listenSharedPort(options: SharedPortOptions): Promise<SharedPortServer> {
   const secure = options.tls !== undefined;
-  const sockets = new Set<net.Socket>();
+  // Open sockets, each with its first-byte deadline until it has sent one.
+  const sockets = new Map<net.Socket, SilentSocket | undefined>();
   const sniffTimeout = options.sniffTimeout ?? 30000;
   const httpServer = http.createServer(options.onRequest ?? notFound);
   httpServer.keepAliveTimeout = 5000;
@@ -88,6 +88,8 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
   // `this`), not closures made per connection; none is removed later either, as deleting an event
   // turns the socket's listener table into a slower, bigger dictionary.
   function forget(this: net.Socket): void {
+    const waiting = sockets.get(this);
+    if (waiting) silenceWatch.unwatch(waiting);
     sockets.delete(this);
   }
   function sniff(socket: net.Socket, first: Buffer): void {
@@ -102,16 +104,17 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
     socket.resume();
   }
   const route = (socket: net.Socket): void => {
-    sockets.add(socket);
     socket.on('close', forget);
     socket.on('error', destroySocket);
     socket.setNoDelay(true);
     // A socket that never sends its first byte is closed by the shared silence watch: a socket timeout
     // would leave its Timeout on the socket for good (~200 bytes per idle connection).
     const waiting = new SilentSocket(socket);
+    sockets.set(socket, waiting);
     silenceWatch.watch(waiting, sniffTimeout);
     socket.once('data', (first: Buffer) => {
       silenceWatch.unwatch(waiting);
+      sockets.set(socket, undefined);
       sniff(socket, first);
     });
   };
@@ -136,7 +139,7 @@ export async function listenSharedPort(options: SharedPortOptions): Promise<Shar
         server.close(() => resolve());
         wss.close();
         httpServer.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
+        for (const socket of sockets.keys()) socket.destroy();
       }),
   };
 }
