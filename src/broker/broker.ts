@@ -271,6 +271,14 @@ export class Broker implements BrokerCore {
     this.logger.debug({ id: session.id }, 'client disconnected');
   }
 
+  sessionFailed(session: ClientSession, error: unknown): void {
+    this.counters.connectionFailures++;
+    this.logger.error(
+      { err: error, id: session.id, clientId: session.clientId },
+      'handling a client packet failed: closed that connection',
+    );
+  }
+
   private accept(connection: MqttConnection): void {
     if (this.closing || this.overConnectionLimits()) {
       this.counters.refusedConnections++;

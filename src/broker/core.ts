@@ -17,4 +17,6 @@ export interface BrokerCore {
   readonly counters: BrokerCounters;
   sessionConnected(session: ClientSession): void;
   sessionClosed(session: ClientSession): void;
+  /** Handling a session's packet threw: log and count it (the session's connection is closing). */
+  sessionFailed(session: ClientSession, error: unknown): void;
 }

@@ -14,6 +14,8 @@ export class BrokerCounters {
   droppedSlowConsumer = 0;
   refusedConnections = 0;
   slowConsumersClosed = 0;
+  /** Connections closed because handling one of their packets threw. */
+  connectionFailures = 0;
   readonly errors = new Map<number, number>();
 
   /** Counts an error reply by status. */
@@ -83,6 +85,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     'emitter_slow_consumers_closed_total',
     'Clients closed for not reading.',
     () => c.slowConsumersClosed,
+  );
+  counter(
+    'emitter_connection_failures_total',
+    'Connections closed because handling one of their packets failed (a broker bug, logged).',
+    () => c.connectionFailures,
   );
   const cluster = source.cluster;
   gauge('emitter_cluster_peers', 'Other cluster nodes this node knows alive.', () => cluster.peers);

@@ -13,7 +13,13 @@ import {
   type ParsedChannel,
 } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
-import { encodePublish, type MqttConnection, type MqttConnectionHandler } from '../mqtt/index.js';
+import {
+  encodePublish,
+  MqttErrorCode,
+  type MqttConnection,
+  type MqttConnectionHandler,
+  type MqttProtocolError,
+} from '../mqtt/index.js';
 import type { PublishOutcome } from '../services/pubsub/pubsub.js';
 import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
@@ -21,6 +27,8 @@ import type { BrokerCore } from './core.js';
 
 const ERROR_TOPIC = 'emitter/error/';
 const SUBACK_FAILURE = 0x80;
+// MQTT 5 CONNACK reason code for a protocol level this broker does not serve.
+const UNSUPPORTED_PROTOCOL_VERSION = 0x84;
 
 /** One client connection: turns its MQTT packets into service calls and errors into replies. */
 export class ClientSession implements Session, MqttConnectionHandler {
@@ -64,7 +72,7 @@ export class ClientSession implements Session, MqttConnectionHandler {
       case 'connect':
         return this.onConnect(packet);
       case 'subscribe':
-        return void this.onSubscribe(packet);
+        return void this.onSubscribe(packet).catch((error: unknown) => this.fail(error));
       case 'unsubscribe':
         return this.onUnsubscribe(packet);
       case 'pubrel':
@@ -83,7 +91,21 @@ export class ClientSession implements Session, MqttConnectionHandler {
 
   /** @internal the connection closed (MqttConnectionHandler). */
   handleClose(): void {
-    this.onClose();
+    try {
+      this.onClose();
+    } catch (error) {
+      this.core.sessionFailed(this, error);
+    }
+  }
+
+  /** @internal the connection is closing on a violation, or because handling a packet threw. */
+  handleViolation(error: MqttProtocolError): void {
+    if (error.code === MqttErrorCode.HandlerFailed) this.core.sessionFailed(this, error.cause);
+  }
+
+  // Contains a failure to this connection: reported once, then the connection closes.
+  private fail(error: unknown): void {
+    this.connection.fail(error);
   }
 
   /** Writes an encoded PUBLISH to this client (held back while a replay is running). */
@@ -143,6 +165,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
   }
 
   private onConnect(packet: IConnectPacket): void {
+    if (packet.protocolVersion === 5) {
+      // Not served yet: MQTT 5 has its own refusal code (a v3 return code cannot be encoded in v5).
+      this.connection.connack({ reasonCode: UNSUPPORTED_PROTOCOL_VERSION, sessionPresent: false });
+      this.connection.end();
+      return;
+    }
     if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
       this.connection.connack({ returnCode: 1, sessionPresent: false });
       this.connection.end();
@@ -185,10 +213,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
       settle(outcome);
       return;
     }
-    const tail: Promise<void> = Promise.all([previous, outcome]).then(([, error]) => {
-      settle(error);
-      if (this.ackTail === tail) this.ackTail = undefined;
-    });
+    const tail: Promise<void> = Promise.all([previous, outcome])
+      .then(([, error]) => settle(error))
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        if (this.ackTail === tail) this.ackTail = undefined;
+      });
     this.ackTail = tail;
   }
 
@@ -212,7 +242,7 @@ export class ClientSession implements Session, MqttConnectionHandler {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.key === 'emitter') {
       if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
-      void this.core.requests.handle(this, channel, payload, req);
+      this.core.requests.handle(this, channel, payload, req).catch((error: unknown) => this.fail(error));
       return undefined;
     }
     if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;

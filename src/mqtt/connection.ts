@@ -102,6 +102,8 @@ export class MqttConnection {
   private pending: Buffer | undefined;
   private connected = false;
   private closed = false;
+  // After end(): the peer's further packets are not handled (a refused CONNECT must not be half-served).
+  private ending = false;
   // Packets written since the last flush; they leave as one buffer (see flushGathered).
   private gathered: Buffer[] | undefined;
   private gatheredLength = 0;
@@ -268,6 +270,7 @@ export class MqttConnection {
   /** Flushes and closes the stream. */
   end(): void {
     if (this.closed) return;
+    this.ending = true;
     this.flush();
     this.stream.end();
     // A peer that never reads must not keep a half-closed socket forever.
@@ -376,7 +379,7 @@ export class MqttConnection {
   }
 
   private dispatch(packet: Packet): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     if (packet.cmd === 'connect') {
       if (this.connected) return this.violation(MqttErrorCode.SecondConnect, 'a second CONNECT');
       this.connected = true;
@@ -385,8 +388,22 @@ export class MqttConnection {
     } else if (packet.cmd !== 'publish' && !CLIENT_PACKETS.has(packet.cmd)) {
       return;
     }
-    if (this.handler) this.handler.handlePacket(packet);
-    else this.events?.emit(packet.cmd, packet);
+    // Whatever handling this packet throws ends this connection only, never the process.
+    try {
+      if (this.handler) this.handler.handlePacket(packet);
+      else this.events?.emit(packet.cmd, packet);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /**
+   * Closes this connection because handling one of its packets failed (a bug, not the peer's fault):
+   * the handler (or the `error` listeners) get a `HandlerFailed` error with the cause.
+   */
+  fail(cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.violation(MqttErrorCode.HandlerFailed, `handling a packet failed: ${message}`, cause);
   }
 
   // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
@@ -396,12 +413,15 @@ export class MqttConnection {
     else silenceWatch.watch(this, keepalive * 1500);
   }
 
-  private violation(code: MqttErrorCode, message: string): void {
+  private violation(code: MqttErrorCode, message: string, cause?: unknown): void {
     if (this.closed) return;
-    const error = new MqttProtocolError(code, message);
-    if (this.handler) this.handler.handleViolation?.(error);
-    else if (this.listenerCount('error') > 0) this.events?.emit('error', error);
-    this.destroy();
+    const error = new MqttProtocolError(code, message, { cause });
+    try {
+      if (this.handler) this.handler.handleViolation?.(error);
+      else if (this.listenerCount('error') > 0) this.events?.emit('error', error);
+    } finally {
+      this.destroy();
+    }
   }
 
   private onClose(): void {

@@ -6,17 +6,23 @@ export const MqttErrorCode = {
   SecondConnect: 'MQTT_ERR_SECOND_CONNECT',
   KeepaliveTimeout: 'MQTT_ERR_KEEPALIVE_TIMEOUT',
   ConnectTimeout: 'MQTT_ERR_CONNECT_TIMEOUT',
+  /** Not the peer's fault: handling its packet threw; the connection is closed to contain it. */
+  HandlerFailed: 'MQTT_ERR_HANDLER_FAILED',
 } as const;
 
 export type MqttErrorCode = (typeof MqttErrorCode)[keyof typeof MqttErrorCode];
 
-/** A protocol violation by the peer; the connection is closed after it is emitted. */
+/**
+ * A protocol violation by the peer (or a failure handling its packet, `HandlerFailed`, with the thrown
+ * value as `cause`); the connection is closed after it is emitted.
+ */
 export class MqttProtocolError extends Error {
   override readonly name = 'MqttProtocolError';
   constructor(
     readonly code: MqttErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
