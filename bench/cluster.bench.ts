@@ -64,8 +64,9 @@ async function throughput(from: number, to: number, topic: string): Promise<{ ra
   publisher.close();
   const base = subscriber.received;
   const started = Date.now();
-  // Four publishers in two worker processes, so the generator is not what limits the figure.
-  const { sent } = await runPublishers(from, [[topic], [topic], [topic], [topic]], SECONDS);
+  // Four publishers in two worker processes, so the generator is not what limits the figure; closed
+  // loop (a bounded number in flight end to end).
+  const { sent } = await runPublishers(from, [[topic], [topic], [topic], [topic]], [subscriber], 1, SECONDS);
   // Let what is in flight arrive (bounded: stops when nothing more comes for 1 s, or after 30 s; a node
   // busy with a large batch from Redis can pause deliveries for a few hundred ms).
   for (let i = 0, still = 0, last = subscriber.received; i < 300 && still < 10; i++) {

@@ -26,6 +26,17 @@ export function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
+/** CPU time (all cores, every process, idle and iowait excluded) in microseconds, from /proc/stat. */
+export function machineCpuMicros(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1e6) / 100;
+}
+
 /** Resident memory of a process in bytes. */
 export function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -108,8 +119,11 @@ export async function startAedes(): Promise<RunningBroker> {
   return plain('aedes', child, port);
 }
 
-/** Starts Debian's mosquitto, configured not to drop queued messages in these scenarios. */
-export async function startMosquitto(): Promise<RunningBroker> {
+/**
+ * Starts Debian's mosquitto at its defaults except the queue limits (so it does not drop queued messages
+ * in these scenarios); `noDelay` adds `set_tcp_nodelay true`, which is not its default.
+ */
+export async function startMosquitto(options: { noDelay?: boolean } = {}): Promise<RunningBroker> {
   const port = nextPort++;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -122,7 +136,7 @@ export async function startMosquitto(): Promise<RunningBroker> {
       'max_queued_bytes 0',
       'max_inflight_messages 0',
       'max_connections -1',
-      'set_tcp_nodelay true',
+      ...(options.noDelay ? ['set_tcp_nodelay true'] : []),
       'persistence false',
       'log_type error',
       'log_dest stdout',
@@ -144,7 +158,17 @@ export async function startMosquitto(): Promise<RunningBroker> {
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return plain('mosquitto', child, port);
+  return plain(options.noDelay ? 'mosquitto-nodelay' : 'mosquitto', child, port);
+}
+
+/** Starts a bare Node `net` server (the floor for memory per idle connection). */
+export async function startBareNet(): Promise<RunningBroker> {
+  const port = nextPort++;
+  const child = spawn(process.execPath, [join(root, 'bench/compare/bare-net-server.mjs'), String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitFor(child, /ready/);
+  return plain('node-net', child, port);
 }
 
 function plain(name: string, child: ChildProcess, port: number): RunningBroker {

@@ -1,5 +1,7 @@
-// A load-generator process: connects its share of a scenario's publishers to the broker, then pumps
-// batches of QoS 0 PUBLISH packets until the deadline, pausing only on socket back-pressure.
+// A load-generator process: connects its share of a scenario's publishers to the broker, then sends
+// batches of QoS 0 PUBLISH packets as the parent grants credit. The parent grants only what keeps a
+// bounded number of messages in flight end to end (sent, not yet received by the subscribers): a closed
+// loop, so a slow broker is measured at its own pace instead of piling a backlog into kernel buffers.
 import mqttPacket from 'mqtt-packet';
 import { RawClient } from './raw-client.js';
 
@@ -12,6 +14,13 @@ export interface PublisherJob {
   readonly batch: number;
 }
 
+/** Messages from the parent after the job: credit to send, then the end of the run. */
+export type PublisherCommand = { readonly credit: number } | { readonly stop: true };
+
+/** What the worker reports: `ready` once connected (with its batch size), then the final counts. */
+export type PublisherMessage =
+  { readonly ready: true; readonly batchSizes: readonly number[] } | PublisherReport;
+
 /** What the worker reports back when done. */
 export interface PublisherReport {
   readonly sent: number;
@@ -19,9 +28,7 @@ export interface PublisherReport {
   readonly cpu: number;
 }
 
-const send = (message: unknown): void => void process.send?.(message);
-const until = (deadline: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+const send = (message: PublisherMessage): void => void process.send?.(message);
 
 process.once('message', (job: PublisherJob) => {
   void (async () => {
@@ -45,34 +52,53 @@ process.once('message', (job: PublisherJob) => {
         ),
       ),
     );
-    send({ ready: true });
-    process.once('message', ({ deadline }: { deadline: number }) => {
+    let credit = 0;
+    let sent = 0;
+    let stopped = false;
+    let next = 0; // the publisher whose turn it is: credit is spent round robin
+    let cpu0: NodeJS.CpuUsage | undefined;
+    let blocked = 0; // sockets waiting for 'drain'
+    const pump = (): void => {
+      // Spend the credit in whole batches, one publisher after the other; a socket that pushes back
+      // waits for 'drain' and the others go on.
+      for (let tries = 0; tries < clients.length && credit > 0; tries++) {
+        const p = next;
+        next = (next + 1) % clients.length;
+        const client = clients[p];
+        if (credit < sizes[p] || client.socket.destroyed || client.blocked) continue;
+        credit -= sizes[p];
+        sent += sizes[p];
+        tries = -1; // progress: give every publisher another turn
+        const wait = client.write(batches[p]);
+        if (wait) {
+          client.blocked = true;
+          blocked++;
+          void wait.then(() => {
+            client.blocked = false;
+            blocked--;
+            pump();
+          });
+        }
+      }
+    };
+    process.on('message', (command: PublisherCommand) => {
+      if ('credit' in command) {
+        cpu0 ??= process.cpuUsage();
+        if (stopped) return;
+        credit += command.credit;
+        pump();
+        return;
+      }
+      stopped = true;
       void (async () => {
-        const cpu0 = process.cpuUsage();
-        let sent = 0;
-        await Promise.all(
-          clients.map(async (client, i) => {
-            while (Date.now() < deadline && !client.socket.destroyed) {
-              const wait = client.write(batches[i]);
-              sent += sizes[i];
-              // A broker that stops reading must not hang the run: the deadline ends the wait too.
-              if (wait) await Promise.race([wait, until(deadline)]);
-              else await new Promise((resolve) => setImmediate(resolve));
-            }
-          }),
-        );
-        // Bytes still queued in this process would die with it: let them reach the kernel first (bounded).
-        for (
-          let i = 0;
-          i < 200 && clients.some((c) => c.socket.writableLength > 0 && !c.socket.destroyed);
-          i++
-        )
+        // Bytes still queued in this process would die with it: let them reach the kernel (bounded).
+        for (let i = 0; i < 200 && (blocked > 0 || clients.some((c) => c.socket.writableLength > 0)); i++)
           await new Promise((resolve) => setTimeout(resolve, 50));
         const cpu = process.cpuUsage(cpu0);
-        const report: PublisherReport = { sent, cpu: cpu.user + cpu.system };
-        send(report);
+        send({ sent, cpu: cpu.user + cpu.system });
         // Closing right away could cut what is still queued in the sockets: the parent kills us.
       })();
     });
+    send({ ready: true, batchSizes: sizes });
   })();
 });

@@ -12,6 +12,10 @@ export class RawClient {
   received = 0;
   onPublish: ((payload: Buffer) => void) | undefined;
   onPuback: (() => void) | undefined;
+  /** Called after each read chunk was scanned (deliveries counted): the closed loop's feedback. */
+  onRead: (() => void) | undefined;
+  /** For a generator: true while a write waits for 'drain'. */
+  blocked = false;
   private rest: Buffer | undefined;
   private waiting: { type: number; resolve: () => void } | undefined;
 
@@ -97,6 +101,7 @@ export class RawClient {
     } finally {
       this.socket.uncork();
     }
+    this.onRead?.();
   }
 
   private scan(chunk: Buffer): void {

@@ -2,8 +2,13 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { cpuMicros, rssBytes, type RunningBroker } from './brokers.js';
-import type { PublisherJob, PublisherReport } from './publisher-worker.js';
+import { cpuMicros, machineCpuMicros, rssBytes, type RunningBroker } from './brokers.js';
+import type {
+  PublisherCommand,
+  PublisherJob,
+  PublisherMessage,
+  PublisherReport,
+} from './publisher-worker.js';
 import { RawClient } from './raw-client.js';
 
 /** What one scenario run measured. */
@@ -16,6 +21,16 @@ export interface Result {
   /** Load generator CPU per delivered message, microseconds: if close to the broker's, it was the bottleneck. */
   readonly generatorCpuPerMessage?: number;
   readonly lost?: number;
+  /** Latency runs: the median, ms (the value is the p99). */
+  readonly p50?: number;
+  /** Broker CPU seconds per second of the run: near 1.0 a single-threaded broker was the limit. */
+  readonly brokerBusy?: number;
+  /** Generator CPU seconds per second (all its processes): near the cores left over, it was the limit. */
+  readonly generatorBusy?: number;
+  /** CPU seconds per second used by other processes on the machine: above ~0.2 the figure is disturbed. */
+  readonly otherBusy?: number;
+  /** Messages per second each publishing connection sent (to compare with a per-connection read limit). */
+  readonly perConnectionRate?: number;
   readonly detail?: string;
 }
 
@@ -46,16 +61,32 @@ async function settle(total: () => number, expected: number): Promise<void> {
 
 const WORKER = fileURLToPath(new URL('./publisher-worker.ts', import.meta.url));
 const WORKERS = 2;
+/** Messages each publisher may have in flight end to end (sent, not yet delivered to every subscriber). */
+export const WINDOW_PER_PUBLISHER = 1000;
+
+/** What a closed-loop publisher run measured. */
+interface PublisherRun {
+  /** Messages published (each reaching `fanout` subscribers). */
+  readonly sent: number;
+  /** Generator CPU (publisher workers), microseconds. */
+  readonly cpu: number;
+  /** Seconds from the first credit to the deadline. */
+  readonly seconds: number;
+}
 
 /**
- * Runs publishers in `WORKERS` child processes (the load generator must not be the bottleneck), each
- * pushing batches until the deadline; resolves with what they sent and the CPU they used.
+ * Runs publishers in `WORKERS` child processes (the load generator must not be the bottleneck) as a
+ * closed loop: the workers send only what this process grants, and it grants only what keeps at most
+ * `WINDOW_PER_PUBLISHER` messages per publisher in flight end to end, counted from the subscribers'
+ * deliveries. Resolves once the deadline has passed and every worker has reported.
  */
 export async function runPublishers(
   port: number,
   publishers: readonly (readonly string[])[],
+  subscribers: readonly RawClient[],
+  fanout: number,
   seconds: number,
-): Promise<{ sent: number; cpu: number }> {
+): Promise<PublisherRun> {
   const groups = Array.from({ length: Math.min(WORKERS, publishers.length) }, (_, w) =>
     publishers.filter((_, i) => i % WORKERS === w),
   );
@@ -74,16 +105,47 @@ export async function runPublishers(
       };
       children[w].send(job);
     });
-    await Promise.all(ready);
-    const deadline = Date.now() + seconds * 1000;
+    const batchSizes = (await Promise.all(ready)).map(
+      ([message]) => (message as Extract<PublisherMessage, { ready: true }>).batchSizes,
+    );
+    // Each worker's share of the window, at least two of its largest batches so it never idles on one.
+    const windows = batchSizes.map((sizes) =>
+      Math.max(WINDOW_PER_PUBLISHER * sizes.length, 2 * Math.max(...sizes)),
+    );
+    const window = windows.reduce((a, b) => a + b, 0);
     const reports = children.map((child) =>
       bounded(once(child, 'message'), seconds * 1000 + 30000, 'publisher worker report'),
     );
-    for (const child of children) child.send({ deadline });
+    let granted = 0;
+    const total = (): number => subscribers.reduce((sum, c) => sum + c.received, 0);
+    const base = total(); // deliveries from before this run (route checks) do not count
+    const started = Date.now();
+    const deadline = started + seconds * 1000;
+    const grant = (total: number): void => {
+      for (let w = 0; w < children.length; w++) {
+        const credit = Math.round((total * windows[w]) / window);
+        if (credit > 0) children[w].send({ credit } satisfies PublisherCommand);
+      }
+      granted += total;
+    };
+    // Top up as deliveries arrive, in steps of a quarter window (so a few hundred messages per second
+    // cross the IPC channel, not one per delivery).
+    const onRead = (): void => {
+      if (Date.now() >= deadline) return;
+      const delivered = total() - base;
+      const room = Math.floor(delivered / fanout) + window - granted;
+      if (room >= window / 4) grant(room);
+    };
+    for (const subscriber of subscribers) subscriber.onRead = onRead;
+    grant(window);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    for (const child of children) child.send({ stop: true } satisfies PublisherCommand);
     const results = (await Promise.all(reports)).map(([report]) => report as PublisherReport);
+    for (const subscriber of subscribers) subscriber.onRead = undefined;
     return {
       sent: results.reduce((sum, r) => sum + r.sent, 0),
       cpu: results.reduce((sum, r) => sum + r.cpu, 0),
+      seconds,
     };
   } finally {
     for (const child of children) child.kill('SIGKILL');
@@ -114,21 +176,30 @@ async function throughput(
   fanout: number,
 ): Promise<Result> {
   const cpu0 = cpuMicros(broker.pid);
+  const machine0 = machineCpuMicros();
   const gen0 = process.cpuUsage();
   const started = Date.now();
-  const { sent, cpu } = await runPublishers(broker.port, publishers, seconds);
+  const run = await runPublishers(broker.port, publishers, subscribers, fanout, seconds);
   const received = (): number => subscribers.reduce((sum, s) => sum + s.received, 0);
-  await settle(received, sent * fanout);
+  // With at most a window in flight, what has not arrived a second after the last delivery was dropped.
+  await settle(received, run.sent * fanout);
   const elapsed = (Date.now() - started) / 1000;
   const delivered = received();
   const gen = process.cpuUsage(gen0);
+  const brokerCpu = cpuMicros(broker.pid) - cpu0;
+  const generatorCpu = gen.user + gen.system + run.cpu;
+  const otherCpu = machineCpuMicros() - machine0 - brokerCpu - generatorCpu;
   for (const client of subscribers) client.close();
   return {
     value: delivered / elapsed,
     unit: 'msg/s',
-    cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
-    generatorCpuPerMessage: (gen.user + gen.system + cpu) / Math.max(1, delivered),
-    lost: Math.max(0, sent * fanout - delivered),
+    cpuPerMessage: brokerCpu / Math.max(1, delivered),
+    generatorCpuPerMessage: (gen.user + gen.system + run.cpu) / Math.max(1, delivered),
+    brokerBusy: brokerCpu / 1e6 / elapsed,
+    generatorBusy: generatorCpu / 1e6 / elapsed,
+    otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
+    perConnectionRate: run.sent / elapsed / publishers.length,
+    lost: Math.max(0, run.sent * fanout - delivered),
   };
 }
 
@@ -229,6 +300,7 @@ export const qos1FanIn: Scenario = async (broker, seconds) => {
   await subscriber.subscribe(broker.topic('bench/qos1/'));
   const publishers = await clients(broker, 8, 'q1-pub');
   const cpu0 = cpuMicros(broker.pid);
+  const machine0 = machineCpuMicros();
   const gen0 = process.cpuUsage();
   const started = Date.now();
   const acked = await qos1Pump(publishers, () => broker.topic('bench/qos1/'), started + seconds * 1000);
@@ -237,11 +309,16 @@ export const qos1FanIn: Scenario = async (broker, seconds) => {
   const gen = process.cpuUsage(gen0);
   const delivered = subscriber.received;
   for (const client of [...publishers, subscriber]) client.close();
+  const brokerCpu = cpuMicros(broker.pid) - cpu0;
   return {
     value: delivered / elapsed,
     unit: 'msg/s',
-    cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
+    cpuPerMessage: brokerCpu / Math.max(1, delivered),
     generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, delivered),
+    brokerBusy: brokerCpu / 1e6 / elapsed,
+    generatorBusy: (gen.user + gen.system) / 1e6 / elapsed,
+    otherBusy: Math.max(0, machineCpuMicros() - machine0 - brokerCpu - gen.user - gen.system) / 1e6 / elapsed,
+    perConnectionRate: acked / elapsed / publishers.length,
     lost: Math.max(0, acked - delivered),
   };
 };
@@ -291,6 +368,7 @@ export const latency: Scenario = async (broker, seconds) => {
     samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
   return {
     value: at(0.99),
+    p50: at(0.5),
     unit: 'ms p99',
     lost: total - samples.length,
     detail: `p50 ${at(0.5).toFixed(3)} ms, max ${(samples[samples.length - 1] ?? NaN).toFixed(2)} ms`,
