@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHttpHandler, type Route as HttpRoute } from '../http/handler.js';
+import { createPresenceRoute } from '../http/presence-route.js';
 import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
@@ -59,7 +60,7 @@ export interface BrokerOptions {
   readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
-  /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
+  /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics` and `/presence` itself). */
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
   readonly cluster?: Cluster;
@@ -165,6 +166,7 @@ export class Broker implements BrokerCore {
             },
           );
         },
+        '/presence': createPresenceRoute((body) => this.presence.query(body)),
         ...options.httpRoutes,
       },
     );

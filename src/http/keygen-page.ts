@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmitterError } from '../errors.js';
 import type { KeyAuthority } from '../security/index.js';
+import { readBody } from './read-body.js';
 
 /** The fields of the /keygen form. */
 interface KeygenForm {
@@ -34,17 +35,20 @@ export function createKeygenPage(
       response.end('feature not supported\n');
       return;
     }
-    readBody(request).then(
+    readBody(request, MAX_BODY).then(
       (body) => {
-        const form = readForm(new URLSearchParams(body));
+        const form = readForm(new URLSearchParams(body.toString('utf8')));
         send(response, 200, render(form, keygen(authority, form)));
       },
-      () =>
+      () => {
+        // The rest of the body is left unread: close the connection after the reply.
+        response.setHeader('connection', 'close');
         send(
           response,
           413,
           render({ key: '', channel: '', ttl: '0', permissions: 'r' }, { error: 'request too large' }),
-        ),
+        );
+      },
     );
   };
 }
@@ -78,22 +82,6 @@ function readForm(params: URLSearchParams): KeygenForm {
       .map(([letter]) => letter)
       .join(''),
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        request.destroy();
-        reject(new Error('too large'));
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function send(response: ServerResponse, status: number, html: string): void {
