@@ -85,12 +85,21 @@ describe('presence, as in the presence article: one watcher, two devices togglin
     await device.end();
   });
 
-  test('presence errors carry the channel (the Python SDK needs it)', async () => {
+  test('presence errors carry the channel (the Python SDK needs it); an extend key gets the plain 401', async () => {
     const readOnly = await keygen(watcher, server.secret, channel, 'r');
     await watcher.mqtt.publishAsync('emitter/presence/', JSON.stringify({ key: readOnly, channel }));
     const reply = await watcher.nextJson('emitter/presence/');
     assert.equal(reply.status, 401);
     assert.equal(reply.channel, channel);
+    // Emitter answers an extend key with the plain 401 text (not the "extend permission" one it uses
+    // for publish and subscribe).
+    const extend = await keygen(watcher, server.secret, channel, 'rpe');
+    await watcher.mqtt.publishAsync('emitter/presence/', JSON.stringify({ key: extend, channel }));
+    assert.deepEqual(await watcher.nextJson('emitter/presence/'), {
+      status: 401,
+      message: 'the security key provided is not authorized to perform this operation',
+      channel,
+    });
     await watcher.mqtt.publishAsync('emitter/presence/', 'not json');
     const bad = await watcher.nextJson('emitter/presence/');
     assert.equal(bad.status, 400);

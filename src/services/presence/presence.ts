@@ -73,10 +73,10 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
   private authorize(request: PresenceRequest): Ssid | EmitterError {
     const channel = parseChannel(`${request.key}/${request.channel}`);
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
-    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Presence, {
-      rejectExtend: true,
-    });
+    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Presence);
     if (key instanceof EmitterError) return key;
+    // Emitter refuses an extend key here with the plain 401 text, not the "extend permission" one.
+    if (key.hasPermission(Permission.Extend)) return Errors.Unauthorized;
     return ssidOf(key.contract, channel.query);
   }
 
