@@ -132,6 +132,27 @@ describe('bad input gets an Emitter error and harms nobody else', () => {
     assert.equal((await attacker.nextJson('emitter/error/')).status, 403);
   });
 
+  test('a JSON null body (or field) reads as Go zero values: keygen and keyban 401, link the name 400', async () => {
+    const ask = async (request: string, body: string): Promise<Record<string, unknown>> => {
+      await attacker.mqtt.publishAsync(`emitter/${request}/`, body);
+      return attacker.nextJson(`emitter/${request}/`);
+    };
+    assert.deepEqual(await ask('keygen', 'null'), { status: 401, message: UNAUTHORIZED });
+    assert.deepEqual(await ask('keyban', 'null'), { status: 401, message: UNAUTHORIZED });
+    assert.deepEqual(await ask('link', 'null'), {
+      status: 400,
+      message: 'the link must be an alphanumeric string of 1 or 2 characters',
+    });
+    const nullKey = await ask('keygen', JSON.stringify({ key: null, channel: 'ok/', type: 'r' }));
+    assert.deepEqual(nullKey, { status: 401, message: UNAUTHORIZED });
+    // A null ttl is Go's 0: the key is made.
+    const nullTtl = await ask(
+      'keygen',
+      JSON.stringify({ key: server.secret, channel: 'ok/', type: 'r', ttl: null }),
+    );
+    assert.equal(nullTtl.status, 200);
+  });
+
   test('keygen refuses a channel key used as the secret, and bad targets', async () => {
     await attacker.mqtt.publishAsync('emitter/keygen/', JSON.stringify({ key, channel: 'ok/', type: 'rw' }));
     assert.equal((await attacker.nextJson('emitter/keygen/')).status, 401);
