@@ -121,3 +121,24 @@ test('EMITTER_STORAGE_CONFIG=<dir> (as Emitter documents it) is the ssd director
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0);
 });
+
+test('EMITTER_DEBUG=true logs at debug level: client connects are logged', async () => {
+  const child = spawnEmitter([], {
+    EMITTER_LICENSE: generateLicense().license.toString(),
+    EMITTER_LISTEN: '127.0.0.1:0',
+    EMITTER_DEBUG: 'true',
+  });
+  try {
+    const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/))[1]);
+    const client = await connectClient(port, { clientId: 'debug-probe' });
+    const line = await waitForOutput(child, /\{[^\n]*"clientId":"debug-probe"[^\n]*\}/, 10000);
+    const entry = JSON.parse(line[0]) as { level: number; msg: string };
+    assert.equal(entry.level, 20, 'pino debug');
+    assert.equal(entry.msg, 'client connected');
+    await client.end();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+});

@@ -114,3 +114,15 @@ test('EMITTER_STORAGE_CONFIG takes a bare path as storage.config.dir (Emitter RE
     'only storage.config has a one-key form',
   );
 });
+
+test('debug: true sets the log level to debug, unless logging.level is set', () => {
+  assert.equal(loadConfig({ path: configFile({ debug: true }) }).logging.level, 'debug');
+  assert.equal(loadConfig({ path: missing, env: { EMITTER_DEBUG: 'true' } }).logging.level, 'debug');
+  const explicit = configFile({ debug: true, logging: { level: 'warn' } });
+  assert.equal(loadConfig({ path: explicit }).logging.level, 'warn');
+  assert.equal(
+    loadConfig({ path: missing, env: { EMITTER_DEBUG: '1', EMITTER_LOGGING_LEVEL: 'error' } }).logging.level,
+    'error',
+  );
+  assert.equal(loadConfig({ path: configFile({ debug: false }) }).logging.level, 'info');
+});
