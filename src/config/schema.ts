@@ -8,78 +8,79 @@ const providerSection = (provider: string) =>
     })
     .prefault({});
 
-/** The configuration file's shape (Emitter's JSON), with every default filled in. */
-export const configSchema = z
-  .object({
-    listen: z.string().min(1).default(':8080'),
-    license: z.string().default(''),
-    matcher: z.enum(['', 'emitter', 'mqtt']).default(''),
-    debug: z.boolean().default(false),
-    limit: z
-      .object({
-        messageSize: z.number().int().positive().default(65536),
-        readRate: z.number().int().positive().default(100000),
-        flushRate: z.number().int().nonnegative().default(0),
-        connectTimeout: z.number().int().nonnegative().default(30000),
-        outgoingBuffer: z
-          .number()
-          .int()
-          .positive()
-          .default(8 * 1024 * 1024),
-        slowConsumer: z.enum(['drop', 'disconnect']).default('drop'),
-        maxConnections: z.number().int().nonnegative().default(100000),
-        connectRate: z.number().int().nonnegative().default(1000),
-        maxSubscriptions: z.number().int().positive().default(1000),
-        maxTopicLength: z.number().int().positive().default(1024),
-        maxTopicLevels: z.number().int().positive().default(32),
-      })
-      .prefault({}),
-    tls: z
-      .object({
-        listen: z.string().default(':443'),
-        host: z.string().default(''),
-        email: z.string().default(''),
-        certificate: z.string().default(''),
-        private: z.string().default(''),
-      })
-      .prefault({}),
-    cluster: z
-      .object({
-        name: z.string().default(''),
-        listen: z.string().default(':4000'),
-        advertise: z.string().default(''),
-        seed: z.string().default(''),
-        passphrase: z.string().default(''),
-        dir: z.string().default(''),
-        redis: z.union([z.string(), z.array(z.string())]).default(''),
-        workers: z.number().int().positive().default(1),
-        /** Milliseconds after which a silent node is dead and its subscribers are dropped cluster-wide. */
-        deadAfter: z.number().int().positive().default(10000),
-      })
-      .prefault({}),
-    storage: z
-      .object({
-        provider: z.enum(['inmemory', 'ssd', 'noop', 'redis']).default('inmemory'),
-        config: z.record(z.string(), z.unknown()).default({}),
-      })
-      .prefault({}),
-    monitor: providerSection('self'),
-    logging: z
-      .object({
-        provider: z.string().default('stderr'),
-        // Unset: `debug` decides (below).
-        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
-      })
-      .prefault({}),
-    contract: providerSection('single'),
-    metering: providerSection('noop'),
-    vault: z.record(z.string(), z.unknown()).default({}),
-  })
-  .transform((config) => ({
-    ...config,
-    // Emitter's `debug` means more logging: debug level, unless `logging.level` says otherwise.
-    logging: { ...config.logging, level: config.logging.level ?? (config.debug ? 'debug' : 'info') },
-  }));
+// The configuration file's shape (Emitter's JSON), with every default filled in.
+const fileSchema = z.object({
+  listen: z.string().min(1).default(':8080'),
+  license: z.string().default(''),
+  matcher: z.enum(['', 'emitter', 'mqtt']).default(''),
+  debug: z.boolean().default(false),
+  limit: z
+    .object({
+      messageSize: z.number().int().positive().default(65536),
+      readRate: z.number().int().positive().default(100000),
+      flushRate: z.number().int().nonnegative().default(0),
+      connectTimeout: z.number().int().nonnegative().default(30000),
+      outgoingBuffer: z
+        .number()
+        .int()
+        .positive()
+        .default(8 * 1024 * 1024),
+      slowConsumer: z.enum(['drop', 'disconnect']).default('drop'),
+      maxConnections: z.number().int().nonnegative().default(100000),
+      connectRate: z.number().int().nonnegative().default(1000),
+      maxSubscriptions: z.number().int().positive().default(1000),
+      maxTopicLength: z.number().int().positive().default(1024),
+      maxTopicLevels: z.number().int().positive().default(32),
+    })
+    .prefault({}),
+  tls: z
+    .object({
+      listen: z.string().default(':443'),
+      host: z.string().default(''),
+      email: z.string().default(''),
+      certificate: z.string().default(''),
+      private: z.string().default(''),
+    })
+    .prefault({}),
+  cluster: z
+    .object({
+      name: z.string().default(''),
+      listen: z.string().default(':4000'),
+      advertise: z.string().default(''),
+      seed: z.string().default(''),
+      passphrase: z.string().default(''),
+      dir: z.string().default(''),
+      redis: z.union([z.string(), z.array(z.string())]).default(''),
+      workers: z.number().int().positive().default(1),
+      /** Milliseconds after which a silent node is dead and its subscribers are dropped cluster-wide. */
+      deadAfter: z.number().int().positive().default(10000),
+    })
+    .prefault({}),
+  storage: z
+    .object({
+      provider: z.enum(['inmemory', 'ssd', 'noop', 'redis']).default('inmemory'),
+      config: z.record(z.string(), z.unknown()).default({}),
+    })
+    .prefault({}),
+  monitor: providerSection('self'),
+  logging: z
+    .object({
+      provider: z.string().default('stderr'),
+      // Unset: `debug` decides (configSchema).
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+    })
+    .prefault({}),
+  contract: providerSection('single'),
+  metering: providerSection('noop'),
+  vault: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** The configuration file's shape, validated, with every default filled in. */
+export const configSchema = fileSchema.transform((config) => ({
+  ...config,
+  // Emitter's `debug` means more logging: debug level, unless `logging.level` says otherwise.
+  logging: { ...config.logging, level: config.logging.level ?? (config.debug ? 'debug' : 'info') },
+}));
 
 /** The validated configuration. */
 export type Config = z.infer<typeof configSchema>;
