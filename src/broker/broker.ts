@@ -68,8 +68,9 @@ export interface BrokerOptions {
 
 const DEFAULT_MESSAGE_SIZE = 65536;
 const DEFAULT_OUTGOING_BUFFER = 8 * 1024 * 1024;
-// Room for the topic and headers around a payload of `messageSize`, so an oversize message gets an
-// Emitter error instead of a dropped connection; anything beyond this is a protocol violation.
+// Room beyond `messageSize` (which bounds a PUBLISH's remaining length, as in Emitter), so a packet a
+// little too large gets an Emitter error instead of a dropped connection; anything beyond this is a
+// protocol violation.
 const PACKET_OVERHEAD = 65536 + 16;
 
 /** A single-node Emitter broker: shared-port listeners, sessions, pubsub and built-in requests. */

@@ -168,7 +168,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
       if (duplicate) return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const outcome = this.processPublish(packet.topic, payload, req, packet.retain);
+    // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not
+    // the payload alone.
+    const outcome =
+      (packet.length ?? payload.length) > this.core.limits.messageSize
+        ? Errors.MessageTooLarge
+        : this.processPublish(packet.topic, payload, req, packet.retain);
     const messageId = packet.qos === 1 ? packet.messageId : undefined;
     if (messageId === undefined && !(outcome instanceof Promise)) {
       if (outcome) this.sendError(outcome, req);
@@ -215,7 +220,6 @@ export class ClientSession implements Session, MqttConnectionHandler {
       void this.core.requests.handle(this, channel, payload, req);
       return undefined;
     }
-    if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;
     return this.core.pubsub.publish(this, channel, payload, retain);
   }
 

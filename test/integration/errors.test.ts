@@ -121,6 +121,28 @@ describe('bad input gets an Emitter error and harms nobody else', () => {
     assert.equal(watcher.received.filter((m) => m.payload.length > 65536).length, 0);
   });
 
+  test('limit.messageSize bounds the whole PUBLISH as in Emitter: a 65,536-byte payload is refused', async () => {
+    const topic = `${key}/ok/`;
+    // Remaining length = 2 (topic length) + topic + 2 (packet id, QoS 1) + payload.
+    const fits = 65536 - 2 - Buffer.byteLength(topic) - 2;
+    await attacker.mqtt.publishAsync(topic, Buffer.alloc(fits, 2), { qos: 1 });
+    const delivered = await watcher.next((m) => m.payload.length === fits);
+    assert.equal(delivered.payload[0], 2);
+    for (const [size, qos] of [
+      [fits + 1, 1],
+      [fits + 3, 0],
+      [65536, 0],
+    ] as const) {
+      await attacker.mqtt.publishAsync(topic, Buffer.alloc(size, 3), { qos });
+      const reply = await attacker.nextJson('emitter/error/');
+      assert.equal(reply.status, 413, `payload ${size} at QoS ${qos}`);
+      if (qos === 1) assert.equal(typeof reply.req, 'number');
+    }
+    await watcherStillReceives();
+    assert.equal(watcher.received.filter((m) => m.payload[0] === 3).length, 0, 'nothing too large delivered');
+    assert.ok(attacker.mqtt.connected);
+  });
+
   test('non-JSON and invalid requests get 400 on the request topic; unknown requests 404', async () => {
     await attacker.mqtt.publishAsync('emitter/keygen/', 'this is not json');
     assert.equal((await attacker.nextJson('emitter/keygen/')).status, 400);
