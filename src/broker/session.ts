@@ -14,7 +14,7 @@ import {
 } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
 import { encodePublish, type MqttConnection, type MqttConnectionHandler } from '../mqtt/index.js';
-import type { PublishOutcome } from '../services/pubsub/pubsub.js';
+import type { LastWill, PublishOutcome } from '../services/pubsub/pubsub.js';
 import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
@@ -31,7 +31,7 @@ export class ClientSession implements Session, MqttConnectionHandler {
   username = '';
   clientId = '';
   private closed = false;
-  private will: { topic: string; payload: Buffer } | undefined;
+  private will: LastWill | undefined;
   // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
   // Made on first use: most connections never send QoS 2 or replay (memory per idle connection counts).
   private pendingQos2: Set<number> | undefined;
@@ -151,8 +151,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
     this.username = packet.username ?? '';
     this.clientId = packet.clientId ?? '';
     if (packet.will) {
-      const { topic, payload } = packet.will;
-      this.will = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload };
+      const { topic, payload, retain } = packet.will;
+      this.will = {
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        retain: retain === true,
+      };
     }
     this.connection.connack({ returnCode: 0, sessionPresent: false });
     this.core.sessionConnected(this);
@@ -275,13 +279,6 @@ export class ClientSession implements Session, MqttConnectionHandler {
     this.closed = true;
     this.core.pubsub.unsubscribeAll(this);
     this.core.sessionClosed(this);
-    const will = this.will;
-    // The will is a publish by this client: same key checks; silently dropped when they fail.
-    if (will && will.payload.length <= this.core.limits.messageSize) {
-      const channel = parseChannel(will.topic);
-      if (channel.kind === ChannelKind.Static && channel.key !== 'emitter') {
-        this.core.pubsub.publish(undefined, channel, will.payload);
-      }
-    }
+    if (this.will) void this.core.pubsub.publishWill(this.will, this.core.limits.messageSize);
   }
 }
