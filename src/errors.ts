@@ -56,6 +56,6 @@ export const Errors = {
   TooManySubscriptions: new EmitterError(429, 'too many subscriptions on this connection'),
   /** Ours: a topic longer than `limit.maxTopicLength` or deeper than `limit.maxTopicLevels`. */
   TopicTooLong: new EmitterError(400, 'the topic is too long or has too many levels'),
-  /** Ours: a publish whose payload exceeds `limit.messageSize` (Emitter closes the connection instead). */
+  /** Ours: a PUBLISH packet (remaining length) above `limit.messageSize` (Emitter closes the connection instead). */
   MessageTooLarge: new EmitterError(413, 'the message is larger than the maximum message size allowed'),
 } as const;

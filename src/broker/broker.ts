@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createHttpHandler, type Route as HttpRoute } from '../http/handler.js';
+import { createPresenceRoute } from '../http/presence-route.js';
 import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
@@ -59,7 +60,7 @@ export interface BrokerOptions {
   readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
-  /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
+  /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics` and `/presence` itself). */
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
   readonly cluster?: Cluster;
@@ -67,8 +68,9 @@ export interface BrokerOptions {
 
 const DEFAULT_MESSAGE_SIZE = 65536;
 const DEFAULT_OUTGOING_BUFFER = 8 * 1024 * 1024;
-// Room for the topic and headers around a payload of `messageSize`, so an oversize message gets an
-// Emitter error instead of a dropped connection; anything beyond this is a protocol violation.
+// Room beyond `messageSize` (which bounds a PUBLISH's remaining length, as in Emitter), so a packet a
+// little too large gets an Emitter error instead of a dropped connection; anything beyond this is a
+// protocol violation.
 const PACKET_OVERHEAD = 65536 + 16;
 
 /** A single-node Emitter broker: shared-port listeners, sessions, pubsub and built-in requests. */
@@ -165,6 +167,7 @@ export class Broker implements BrokerCore {
             },
           );
         },
+        '/presence': createPresenceRoute((body) => this.presence.query(body)),
         ...options.httpRoutes,
       },
     );

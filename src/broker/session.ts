@@ -20,7 +20,7 @@ import {
   type MqttConnectionHandler,
   type MqttProtocolError,
 } from '../mqtt/index.js';
-import type { PublishOutcome } from '../services/pubsub/pubsub.js';
+import type { LastWill, PublishOutcome } from '../services/pubsub/pubsub.js';
 import type { Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
@@ -39,7 +39,7 @@ export class ClientSession implements Session, MqttConnectionHandler {
   username = '';
   clientId = '';
   private closed = false;
-  private will: { topic: string; payload: Buffer } | undefined;
+  private will: LastWill | undefined;
   // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
   // Made on first use: most connections never send QoS 2 or replay (memory per idle connection counts).
   private pendingQos2: Set<number> | undefined;
@@ -179,8 +179,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
     this.username = packet.username ?? '';
     this.clientId = packet.clientId ?? '';
     if (packet.will) {
-      const { topic, payload } = packet.will;
-      this.will = { topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload };
+      const { topic, payload, retain } = packet.will;
+      this.will = {
+        topic,
+        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        retain: retain === true,
+      };
     }
     this.connection.connack({ returnCode: 0, sessionPresent: false });
     this.core.sessionConnected(this);
@@ -196,7 +200,12 @@ export class ClientSession implements Session, MqttConnectionHandler {
       if (duplicate) return;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const outcome = this.processPublish(packet.topic, payload, req, packet.retain);
+    // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not
+    // the payload alone.
+    const outcome =
+      (packet.length ?? payload.length) > this.core.limits.messageSize
+        ? Errors.MessageTooLarge
+        : this.processPublish(packet.topic, payload, req, packet.retain);
     const messageId = packet.qos === 1 ? packet.messageId : undefined;
     if (messageId === undefined && !(outcome instanceof Promise)) {
       if (outcome) this.sendError(outcome, req);
@@ -245,7 +254,6 @@ export class ClientSession implements Session, MqttConnectionHandler {
       this.core.requests.handle(this, channel, payload, req).catch((error: unknown) => this.fail(error));
       return undefined;
     }
-    if (payload.length > this.core.limits.messageSize) return Errors.MessageTooLarge;
     return this.core.pubsub.publish(this, channel, payload, retain);
   }
 
@@ -301,13 +309,6 @@ export class ClientSession implements Session, MqttConnectionHandler {
     this.closed = true;
     this.core.pubsub.unsubscribeAll(this);
     this.core.sessionClosed(this);
-    const will = this.will;
-    // The will is a publish by this client: same key checks; silently dropped when they fail.
-    if (will && will.payload.length <= this.core.limits.messageSize) {
-      const channel = parseChannel(will.topic);
-      if (channel.kind === ChannelKind.Static && channel.key !== 'emitter') {
-        this.core.pubsub.publish(undefined, channel, will.payload);
-      }
-    }
+    if (this.will) void this.core.pubsub.publishWill(this.will, this.core.limits.messageSize);
   }
 }

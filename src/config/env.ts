@@ -48,6 +48,13 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   vault: 'map',
 };
 
+/**
+ * Map fields whose variable also takes a bare (non-JSON) value for one key: Emitter's README maps
+ * `storage.config.dir` to `EMITTER_STORAGE_CONFIG`, so `EMITTER_STORAGE_CONFIG=/var/lib/emitter` is the
+ * directory.
+ */
+const MAP_SHORTHAND: Readonly<Record<string, string>> = { 'storage.config': 'dir' };
+
 /** `limit.messageSize` -> `EMITTER_LIMIT_MESSAGESIZE`, as Emitter names its overrides. */
 export function envName(path: string): string {
   return `EMITTER_${path.split('.').join('_').toUpperCase()}`;
@@ -57,13 +64,19 @@ export function envName(path: string): string {
  * Applies `EMITTER_*` overrides onto a parsed config file (a new object is returned). Map fields take a
  * JSON object as a whole (`EMITTER_STORAGE_CONFIG='{"dir":"/data"}'`) or one key at a time
  * (`EMITTER_STORAGE_CONFIG_DIR=/data`); `EMITTER_VAULT_ADDRESS`/`_APP` work the same way.
+ * `EMITTER_STORAGE_CONFIG=/data` (not JSON) is the ssd directory, as Emitter's README documents it.
  */
 export function applyEnvironment(file: JsonObject, env: NodeJS.ProcessEnv): JsonObject {
   const config = structuredClone(file);
   for (const [path, kind] of Object.entries(ENV_FIELDS)) {
     const name = envName(path);
     const text = env[name];
-    if (text !== undefined) setPath(config, path, parseValue(name, text, kind));
+    const shorthand = MAP_SHORTHAND[path];
+    if (text !== undefined && shorthand !== undefined && !/^[[{]/.test(text.trim())) {
+      // A bare value (not JSON) sets its one key and leaves the rest of the section as the file has it.
+      if (text.trim() === '') throw new ConfigError(`${name}: expected a JSON object or a ${shorthand}`);
+      setPath(config, `${path}.${shorthand}`, text.trim());
+    } else if (text !== undefined) setPath(config, path, parseValue(name, text, kind));
     if (kind !== 'map') continue;
     const prefix = `${name}_`;
     for (const [variable, value] of Object.entries(env)) {

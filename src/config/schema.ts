@@ -8,8 +8,8 @@ const providerSection = (provider: string) =>
     })
     .prefault({});
 
-/** The configuration file's shape (Emitter's JSON), with every default filled in. */
-export const configSchema = z.object({
+// The configuration file's shape (Emitter's JSON), with every default filled in.
+const fileSchema = z.object({
   listen: z.string().min(1).default(':8080'),
   license: z.string().default(''),
   matcher: z.enum(['', 'emitter', 'mqtt']).default(''),
@@ -66,13 +66,21 @@ export const configSchema = z.object({
   logging: z
     .object({
       provider: z.string().default('stderr'),
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      // Unset: `debug` decides (configSchema).
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
     })
     .prefault({}),
   contract: providerSection('single'),
   metering: providerSection('noop'),
   vault: z.record(z.string(), z.unknown()).default({}),
 });
+
+/** The configuration file's shape, validated, with every default filled in. */
+export const configSchema = fileSchema.transform((config) => ({
+  ...config,
+  // Emitter's `debug` means more logging: debug level, unless `logging.level` says otherwise.
+  logging: { ...config.logging, level: config.logging.level ?? (config.debug ? 'debug' : 'info') },
+}));
 
 /** The validated configuration. */
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmitterError } from '../errors.js';
 import type { KeyAuthority } from '../security/index.js';
+import { readBody } from './read-body.js';
 
 /** The fields of the /keygen form. */
 interface KeygenForm {
@@ -8,6 +9,8 @@ interface KeygenForm {
   channel: string;
   ttl: string;
   permissions: string;
+  /** False when a checkbox or the ttl holds a value the form cannot have sent. */
+  valid: boolean;
 }
 
 const PERMISSIONS: ReadonlyArray<[letter: string, field: string, label: string]> = [
@@ -26,7 +29,7 @@ export function createKeygenPage(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     if (request.method === 'GET' || request.method === 'HEAD') {
-      send(response, 200, render({ key: '', channel: '', ttl: '0', permissions: 'r' }));
+      send(response, 200, render({ key: '', channel: '', ttl: '0', permissions: 'r', valid: true }));
       return;
     }
     if (request.method !== 'POST') {
@@ -34,17 +37,23 @@ export function createKeygenPage(
       response.end('feature not supported\n');
       return;
     }
-    readBody(request).then(
+    readBody(request, MAX_BODY).then(
       (body) => {
-        const form = readForm(new URLSearchParams(body));
+        const form = readForm(new URLSearchParams(body.toString('utf8')));
         send(response, 200, render(form, keygen(authority, form)));
       },
-      () =>
+      () => {
+        // The rest of the body is left unread: close the connection after the reply.
+        response.setHeader('connection', 'close');
         send(
           response,
           413,
-          render({ key: '', channel: '', ttl: '0', permissions: 'r' }, { error: 'request too large' }),
-        ),
+          render(
+            { key: '', channel: '', ttl: '0', permissions: 'r', valid: true },
+            { error: 'request too large' },
+          ),
+        );
+      },
     );
   };
 }
@@ -52,10 +61,11 @@ export function createKeygenPage(
 type Outcome = { key: string; channel: string } | { error: string };
 
 function keygen(authority: KeyAuthority, form: KeygenForm): Outcome {
+  // As Emitter: values that cannot be read are reported before missing fields.
+  if (!form.valid) return { error: 'invalid arguments' };
   if (!form.key) return { error: 'Missing SecretKey' };
   if (!form.channel) return { error: 'Missing Channel' };
   const ttl = form.ttl === '' ? 0 : Number(form.ttl);
-  if (!Number.isInteger(ttl) || ttl < 0) return { error: 'invalid arguments' };
   const created = authority.createKey({
     secret: form.key,
     channel: form.channel,
@@ -65,35 +75,26 @@ function keygen(authority: KeyAuthority, form: KeygenForm): Outcome {
   return created instanceof EmitterError ? { error: created.message } : created;
 }
 
+// A checkbox is "on", "off" or empty (absent): anything else is not a form this page sent, and Emitter
+// refuses it ("invalid arguments") rather than guess. The ttl is a whole number of seconds, 0 or more.
 function readForm(params: URLSearchParams): KeygenForm {
+  let valid = true;
   const checked = (field: string): boolean => {
-    const value = params.get(field);
-    return value !== null && value !== '' && value !== 'off';
+    const value = params.get(field) ?? '';
+    if (value !== '' && value !== 'on' && value !== 'off') valid = false;
+    return value === 'on';
   };
+  const ttl = (params.get('ttl') ?? '').trim();
+  if (ttl !== '' && (!/^\+?\d+$/.test(ttl) || !Number.isSafeInteger(Number(ttl)))) valid = false;
   return {
     key: (params.get('key') ?? '').trim(),
     channel: (params.get('channel') ?? '').trim(),
-    ttl: (params.get('ttl') ?? '').trim(),
+    ttl,
     permissions: PERMISSIONS.filter(([, field]) => checked(field))
       .map(([letter]) => letter)
       .join(''),
+    valid,
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        request.destroy();
-        reject(new Error('too large'));
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function send(response: ServerResponse, status: number, html: string): void {

@@ -20,15 +20,23 @@ export interface RequestHandler {
   handle(session: Session, payload: Buffer): RequestResult | Promise<RequestResult>;
 }
 
-/** Parses a JSON request body into an object, or undefined when it is not a JSON object. */
+/**
+ * Parses a JSON request body into an object, or undefined when it is not a JSON object. As Go's
+ * encoding/json does for Emitter, `null` stands for "nothing here": a `null` body is an empty object and
+ * a `null` field is left out, so both take the handler's zero values (a `null` keygen body is then a
+ * 401 for its missing key, not a 400).
+ */
 export function parseJsonObject(payload: Buffer): Record<string, unknown> | undefined {
   if (payload.length === 0) return undefined;
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
+    value = JSON.parse(payload.toString('utf8'));
   } catch {
     return undefined;
   }
+  if (value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const body = value as Record<string, unknown>;
+  for (const field of Object.keys(body)) if (body[field] === null) delete body[field];
+  return body;
 }

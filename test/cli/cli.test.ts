@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectClient } from '../helpers/clients.js';
+import { connectClient, keygen } from '../helpers/clients.js';
 import { runEmitter, spawnEmitter, waitForOutput } from '../helpers/process.js';
-import { KeyAuthority, parseLicense, Permission } from '../../src/security/index.js';
+import { generateLicense, KeyAuthority, parseLicense, Permission } from '../../src/security/index.js';
+import { DATABASE_FILE } from '../../src/storage/ssd-schema.js';
 
 test('emitter --help and -help print the usage; unknown flags fail with exit 2', async () => {
   for (const flag of ['--help', '-help', '-h']) {
@@ -92,4 +93,52 @@ test('configuration errors name the field and stop the broker', async () => {
   const missing = await runEmitter(['--config', join(dir, 'nope.conf')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /cannot read/);
+});
+
+test('EMITTER_STORAGE_CONFIG=<dir> (as Emitter documents it) is the ssd directory', async () => {
+  const { license } = generateLicense();
+  const dir = join(mkdtempSync(join(tmpdir(), 'emitter-cli-')), 'store');
+  const child = spawnEmitter([], {
+    EMITTER_LICENSE: license.toString(),
+    EMITTER_LISTEN: '127.0.0.1:0',
+    EMITTER_STORAGE_PROVIDER: 'ssd',
+    EMITTER_STORAGE_CONFIG: dir,
+  });
+  try {
+    const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/))[1]);
+    assert.ok(existsSync(join(dir, DATABASE_FILE)), `the database is in ${dir}`);
+    const client = await connectClient(port);
+    const key = await keygen(client, license.newMasterKey(), 'kept/', 'rwsl');
+    await client.mqtt.publishAsync(`${key}/kept/?ttl=60`, 'on disk', { qos: 1 });
+    const reader = await connectClient(port);
+    await reader.mqtt.subscribeAsync(`${key}/kept/`);
+    assert.equal((await reader.next()).payload.toString(), 'on disk');
+    await reader.end();
+    await client.end();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+});
+
+test('EMITTER_DEBUG=true logs at debug level: client connects are logged', async () => {
+  const child = spawnEmitter([], {
+    EMITTER_LICENSE: generateLicense().license.toString(),
+    EMITTER_LISTEN: '127.0.0.1:0',
+    EMITTER_DEBUG: 'true',
+  });
+  try {
+    const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/))[1]);
+    const client = await connectClient(port, { clientId: 'debug-probe' });
+    const line = await waitForOutput(child, /\{[^\n]*"clientId":"debug-probe"[^\n]*\}/, 10000);
+    const entry = JSON.parse(line[0]) as { level: number; msg: string };
+    assert.equal(entry.level, 20, 'pino debug');
+    assert.equal(entry.msg, 'client connected');
+    await client.end();
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
 });

@@ -88,3 +88,41 @@ test('listen addresses', () => {
   assert.throws(() => parseListenAddress('nonsense here:abc', 1), ConfigError);
   assert.throws(() => parseListenAddress(':99999', 1), ConfigError);
 });
+
+test('EMITTER_STORAGE_CONFIG takes a bare path as storage.config.dir (Emitter README), or a JSON object', () => {
+  const path = configFile({ storage: { provider: 'ssd', config: { retain: 60 } } });
+  const bare = loadConfig({ path, env: { EMITTER_STORAGE_CONFIG: '/var/lib/emitter' } });
+  assert.deepEqual(
+    bare.storage.config,
+    { dir: '/var/lib/emitter', retain: 60 },
+    'the rest of the file stays',
+  );
+  const json = loadConfig({ path, env: { EMITTER_STORAGE_CONFIG: '{"dir":"/data"}' } });
+  assert.deepEqual(json.storage.config, { dir: '/data' }, 'a JSON object replaces the section');
+  const both = loadConfig({
+    path: missing,
+    env: { EMITTER_STORAGE_CONFIG: './data', EMITTER_STORAGE_CONFIG_RETAIN: '5' },
+  });
+  assert.deepEqual(both.storage.config, { dir: './data', retain: 5 });
+  assert.throws(
+    () => loadConfig({ path: missing, env: { EMITTER_STORAGE_CONFIG: '{"dir":' } }),
+    /EMITTER_STORAGE_CONFIG: expected a JSON object/,
+  );
+  assert.throws(
+    () => loadConfig({ path: missing, env: { EMITTER_MONITOR_CONFIG: '/var/lib/emitter' } }),
+    /EMITTER_MONITOR_CONFIG: expected a JSON object/,
+    'only storage.config has a one-key form',
+  );
+});
+
+test('debug: true sets the log level to debug, unless logging.level is set', () => {
+  assert.equal(loadConfig({ path: configFile({ debug: true }) }).logging.level, 'debug');
+  assert.equal(loadConfig({ path: missing, env: { EMITTER_DEBUG: 'true' } }).logging.level, 'debug');
+  const explicit = configFile({ debug: true, logging: { level: 'warn' } });
+  assert.equal(loadConfig({ path: explicit }).logging.level, 'warn');
+  assert.equal(
+    loadConfig({ path: missing, env: { EMITTER_DEBUG: '1', EMITTER_LOGGING_LEVEL: 'error' } }).logging.level,
+    'error',
+  );
+  assert.equal(loadConfig({ path: configFile({ debug: false }) }).logging.level, 'info');
+});

@@ -121,6 +121,28 @@ describe('bad input gets an Emitter error and harms nobody else', () => {
     assert.equal(watcher.received.filter((m) => m.payload.length > 65536).length, 0);
   });
 
+  test('limit.messageSize bounds the whole PUBLISH as in Emitter: a 65,536-byte payload is refused', async () => {
+    const topic = `${key}/ok/`;
+    // Remaining length = 2 (topic length) + topic + 2 (packet id, QoS 1) + payload.
+    const fits = 65536 - 2 - Buffer.byteLength(topic) - 2;
+    await attacker.mqtt.publishAsync(topic, Buffer.alloc(fits, 2), { qos: 1 });
+    const delivered = await watcher.next((m) => m.payload.length === fits);
+    assert.equal(delivered.payload[0], 2);
+    for (const [size, qos] of [
+      [fits + 1, 1],
+      [fits + 3, 0],
+      [65536, 0],
+    ] as const) {
+      await attacker.mqtt.publishAsync(topic, Buffer.alloc(size, 3), { qos });
+      const reply = await attacker.nextJson('emitter/error/');
+      assert.equal(reply.status, 413, `payload ${size} at QoS ${qos}`);
+      if (qos === 1) assert.equal(typeof reply.req, 'number');
+    }
+    await watcherStillReceives();
+    assert.equal(watcher.received.filter((m) => m.payload[0] === 3).length, 0, 'nothing too large delivered');
+    assert.ok(attacker.mqtt.connected);
+  });
+
   test('non-JSON and invalid requests get 400 on the request topic; unknown requests 404', async () => {
     await attacker.mqtt.publishAsync('emitter/keygen/', 'this is not json');
     assert.equal((await attacker.nextJson('emitter/keygen/')).status, 400);
@@ -130,6 +152,27 @@ describe('bad input gets an Emitter error and harms nobody else', () => {
     assert.equal((await attacker.nextJson('emitter/nothing-here/')).status, 404);
     await attacker.mqtt.publishAsync('emitter/+/', '{}');
     assert.equal((await attacker.nextJson('emitter/error/')).status, 403);
+  });
+
+  test('a JSON null body (or field) reads as Go zero values: keygen and keyban 401, link the name 400', async () => {
+    const ask = async (request: string, body: string): Promise<Record<string, unknown>> => {
+      await attacker.mqtt.publishAsync(`emitter/${request}/`, body);
+      return attacker.nextJson(`emitter/${request}/`);
+    };
+    assert.deepEqual(await ask('keygen', 'null'), { status: 401, message: UNAUTHORIZED });
+    assert.deepEqual(await ask('keyban', 'null'), { status: 401, message: UNAUTHORIZED });
+    assert.deepEqual(await ask('link', 'null'), {
+      status: 400,
+      message: 'the link must be an alphanumeric string of 1 or 2 characters',
+    });
+    const nullKey = await ask('keygen', JSON.stringify({ key: null, channel: 'ok/', type: 'r' }));
+    assert.deepEqual(nullKey, { status: 401, message: UNAUTHORIZED });
+    // A null ttl is Go's 0: the key is made.
+    const nullTtl = await ask(
+      'keygen',
+      JSON.stringify({ key: server.secret, channel: 'ok/', type: 'r', ttl: null }),
+    );
+    assert.equal(nullTtl.status, 200);
   });
 
   test('keygen refuses a channel key used as the secret, and bad targets', async () => {

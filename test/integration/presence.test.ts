@@ -2,6 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { parseChannel, ssidOf } from '../../src/channel/index.js';
+import { InMemoryStorage, type StoredMessage } from '../../src/storage/index.js';
 
 const isEvent = (event: string) => (m: { topic: string; payload: Buffer }) =>
   m.topic === 'emitter/presence/' && (JSON.parse(m.payload.toString()) as { event: string }).event === event;
@@ -85,12 +87,21 @@ describe('presence, as in the presence article: one watcher, two devices togglin
     await device.end();
   });
 
-  test('presence errors carry the channel (the Python SDK needs it)', async () => {
+  test('presence errors carry the channel (the Python SDK needs it); an extend key gets the plain 401', async () => {
     const readOnly = await keygen(watcher, server.secret, channel, 'r');
     await watcher.mqtt.publishAsync('emitter/presence/', JSON.stringify({ key: readOnly, channel }));
     const reply = await watcher.nextJson('emitter/presence/');
     assert.equal(reply.status, 401);
     assert.equal(reply.channel, channel);
+    // Emitter answers an extend key with the plain 401 text (not the "extend permission" one it uses
+    // for publish and subscribe).
+    const extend = await keygen(watcher, server.secret, channel, 'rpe');
+    await watcher.mqtt.publishAsync('emitter/presence/', JSON.stringify({ key: extend, channel }));
+    assert.deepEqual(await watcher.nextJson('emitter/presence/'), {
+      status: 401,
+      message: 'the security key provided is not authorized to perform this operation',
+      channel,
+    });
     await watcher.mqtt.publishAsync('emitter/presence/', 'not json');
     const bad = await watcher.nextJson('emitter/presence/');
     assert.equal(bad.status, 400);
@@ -272,6 +283,60 @@ describe('last will', () => {
       );
       await unauthorized.end();
       await dropped.end();
+    } finally {
+      await watcher.end();
+      await server.close();
+    }
+  });
+});
+
+describe('last will storage', () => {
+  test('a retained will is stored (key with s) for storage.config.retain, ?ttl=N for N s; without s it is only delivered', async () => {
+    const server = await startTestBroker({ storage: new InMemoryStorage({ retain: 3600 }) });
+    const watcher = await connectClient(server.port);
+    try {
+      const key = await keygen(watcher, server.secret, 'wills/#/', 'rwsl');
+      const noStore = await keygen(watcher, server.secret, 'wills/#/', 'rw');
+      await watcher.mqtt.subscribeAsync(`${key}/wills/`);
+      const dropWith = async (topic: string, payload: string, retain: boolean): Promise<void> => {
+        const client = await connectClient(server.port, {
+          will: { topic, payload: Buffer.from(payload), qos: 0, retain },
+        });
+        (client.mqtt.stream as unknown as { destroy(): void }).destroy();
+        // The live delivery comes after the will was handed to storage.
+        await watcher.next((m) => m.payload.toString() === payload);
+        await client.end();
+      };
+      await dropWith(`${key}/wills/retained/`, 'retained will', true);
+      await dropWith(`${key}/wills/ttl/?ttl=60`, 'ttl will', false);
+      await dropWith(`${noStore}/wills/unstored/`, 'will without s', true);
+      await dropWith(`${key}/wills/plain/`, 'plain will', false);
+
+      // A later subscriber (key with l) gets the stored wills replayed; the others were never stored.
+      const stored = async (channel: string): Promise<StoredMessage[]> => {
+        const parsed = parseChannel(`${key}/${channel}`);
+        return server.broker.storage.query(ssidOf(server.license.contract, parsed.query), { limit: 10 });
+      };
+      const now = Math.floor(Date.now() / 1000);
+      const [retained] = await stored('wills/retained/');
+      assert.equal(retained?.payload.toString(), 'retained will');
+      assert.ok(
+        Math.abs(retained.expires - (now + 3600)) <= 5,
+        `retained for 3600 s, got ${retained.expires - now}`,
+      );
+      const [withTtl] = await stored('wills/ttl/');
+      assert.equal(withTtl?.payload.toString(), 'ttl will');
+      assert.ok(
+        Math.abs(withTtl.expires - (now + 60)) <= 5,
+        `kept for ?ttl=60, got ${withTtl.expires - now}`,
+      );
+      assert.deepEqual(await stored('wills/unstored/'), []);
+      assert.deepEqual(await stored('wills/plain/'), []);
+
+      const late = await connectClient(server.port);
+      await late.mqtt.subscribeAsync(`${key}/wills/retained/`);
+      assert.equal((await late.next()).payload.toString(), 'retained will');
+      await late.end();
     } finally {
       await watcher.end();
       await server.close();

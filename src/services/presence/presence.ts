@@ -16,6 +16,7 @@ import type { Session, SessionSubscription, Subscriber } from '../session.js';
 import {
   parsePresenceRequest,
   requestedChannel,
+  type PresenceRequest,
   type PresenceMember,
   type PresenceNotification,
   type PresenceStatus,
@@ -49,19 +50,34 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
     const request = parsePresenceRequest(payload);
     if (request instanceof EmitterError)
       return new RequestFailure(request, { channel: requestedChannel(payload) });
-    const fail = (error: EmitterError): RequestFailure =>
-      new RequestFailure(error, { channel: request.channel });
-    const channel = parseChannel(`${request.key}/${request.channel}`);
-    if (channel.kind === ChannelKind.Invalid) return fail(Errors.BadRequest);
-    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Presence, {
-      rejectExtend: true,
-    });
-    if (key instanceof EmitterError) return fail(key);
-    const ssid = ssidOf(key.contract, channel.query);
+    const ssid = this.authorize(request);
+    if (ssid instanceof EmitterError) return new RequestFailure(ssid, { channel: request.channel });
     if (request.changes === true) this.watch(session, ssid);
     else if (request.changes === false) this.unwatch(session, ssid);
     if (!request.status) return { status: 200, time: 0, event: '', channel: request.channel, who: null };
     return { ...this.status(ssid, request.channel) };
+  }
+
+  /**
+   * Answers a status query without a connection (HTTP `POST /presence`): the same body as
+   * `emitter/presence/` takes, the same status reply; `status` and `changes` are ignored.
+   */
+  query(payload: Buffer): PresenceStatus | EmitterError {
+    const request = parsePresenceRequest(payload);
+    if (request instanceof EmitterError) return request;
+    const ssid = this.authorize(request);
+    return ssid instanceof EmitterError ? ssid : this.status(ssid, request.channel);
+  }
+
+  // The SSID a presence request is about, once its key may ask for presence on its channel.
+  private authorize(request: PresenceRequest): Ssid | EmitterError {
+    const channel = parseChannel(`${request.key}/${request.channel}`);
+    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Presence);
+    if (key instanceof EmitterError) return key;
+    // Emitter refuses an extend key here with the plain 401 text, not the "extend permission" one.
+    if (key.hasPermission(Permission.Extend)) return Errors.Unauthorized;
+    return ssidOf(key.contract, channel.query);
   }
 
   /** The status of a channel: everyone a publish to it would reach, sampled down to 1000. */

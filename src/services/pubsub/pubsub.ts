@@ -1,6 +1,7 @@
 import {
   ChannelKind,
   messageTtl,
+  parseChannel,
   pickShareMember,
   replayLimit,
   timeWindow,
@@ -39,6 +40,14 @@ export interface PubSubDependencies {
     storedMessages: number;
     storageQueries: number;
   };
+}
+
+/** A client's last will, as its CONNECT set it. */
+export interface LastWill {
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** The MQTT retain flag: store the will as a retained message (when the key has `s`). */
+  readonly retain: boolean;
 }
 
 /**
@@ -105,6 +114,23 @@ export class PubSub {
       levels: channel.query,
     });
     return stored;
+  }
+
+  /**
+   * Publishes a client's last will as a publish by that client: the same key checks (a key without `w`
+   * or with `e` drops it silently, there is no one left to tell), the same topic options (`?ttl=N` stores
+   * it for N seconds) and the retain flag (stored for `storage.config.retain`), as Emitter does. A will
+   * larger than `maxPacketSize` as a PUBLISH, for `emitter/`, or for a wildcard channel is dropped.
+   * Resolves once a stored will is stored (or failed to be).
+   */
+  publishWill(will: LastWill, maxPacketSize: number): Promise<EmitterError | undefined> {
+    if (2 + Buffer.byteLength(will.topic) + will.payload.length > maxPacketSize) {
+      return Promise.resolve(Errors.MessageTooLarge);
+    }
+    const channel = parseChannel(will.topic);
+    if (channel.kind !== ChannelKind.Static || channel.key === 'emitter')
+      return Promise.resolve(Errors.BadRequest);
+    return Promise.resolve(this.publish(undefined, channel, will.payload, will.retain));
   }
 
   // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
