@@ -99,7 +99,11 @@ export class RedisStorage implements Storage {
         ),
       drained: (written, dropped, heldMs) => {
         const fields = { written, dropped, heldMs };
-        if (dropped > 0) this.logger?.warn(fields, 'redis storage back: held messages written, some dropped');
+        // All dropped: Redis did not come back within holdTimeoutMs (a later store starts a new hold).
+        if (written === 0 && dropped > 0)
+          this.logger?.warn(fields, 'redis storage still unreachable: held messages dropped');
+        else if (dropped > 0)
+          this.logger?.warn(fields, 'redis storage back: held messages written, some dropped');
         else this.logger?.info(fields, 'redis storage back: held messages written');
       },
     });
