@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import {
   ChannelKind,
   messageTtl,
@@ -11,7 +12,6 @@ import {
   type Ssid,
   type SubscriptionTrie,
 } from '../../channel/index.js';
-import type { Logger } from 'pino';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import { encodePublish } from '../../mqtt/index.js';
