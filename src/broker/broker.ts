@@ -115,18 +115,22 @@ export class Broker implements BrokerCore {
       trie: this.trie,
       storage: this.storage,
       counters: this.counters,
+      logger: this.logger,
       maxSubscriptions: options.limits?.maxSubscriptions ?? 1000,
     });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
-    this.requests = new RequestRouter([
-      createKeygenHandler(this.authority),
-      meHandler,
-      this.presence,
-      createLinkHandler({ authority: this.authority, pubsub: this.pubsub }),
-      createKeyBanHandler(this.authority),
-      createHistoryHandler(this.pubsub),
-    ]);
+    this.requests = new RequestRouter(
+      [
+        createKeygenHandler(this.authority),
+        meHandler,
+        this.presence,
+        createLinkHandler({ authority: this.authority, pubsub: this.pubsub }),
+        createKeyBanHandler(this.authority),
+        createHistoryHandler(this.pubsub),
+      ],
+      { logger: this.logger, counters: this.counters },
+    );
     this.metrics = createMetricsRegistry({
       counters: this.counters,
       connections: () => this.sessions.size,

@@ -11,6 +11,7 @@ export class BrokerCounters {
   bytesOut = 0;
   storedMessages = 0;
   storageQueries = 0;
+  storageErrors = 0;
   droppedSlowConsumer = 0;
   refusedConnections = 0;
   slowConsumersClosed = 0;
@@ -76,6 +77,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   counter('emitter_bytes_out_total', 'Bytes sent to clients.', () => c.bytesOut + source.openBytes().out);
   counter('emitter_stored_messages_total', 'Messages written to storage.', () => c.storedMessages);
   counter('emitter_storage_queries_total', 'Storage queries (replays and history).', () => c.storageQueries);
+  counter(
+    'emitter_storage_errors_total',
+    'Storage operations that failed, each answered with a 500: stored messages not written (storage error, or Redis unreachable past the hold buffer) and failed replays or history reads.',
+    () => c.storageErrors,
+  );
   counter(
     'emitter_dropped_messages_total',
     'Deliveries dropped because the client did not read.',

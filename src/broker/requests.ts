@@ -1,13 +1,27 @@
+import type { Logger } from 'pino';
 import type { ParsedChannel } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
+import { errorFields, LogThrottle } from '../services/failure-log.js';
 import { RequestFailure, type RequestHandler, type RequestResult } from '../services/request.js';
 import type { Session } from '../services/session.js';
+
+/** What the request router reports to. */
+export interface RequestRouterOptions {
+  /** Where a handler that throws is reported (error, with the request name; never the body). */
+  readonly logger?: Logger;
+  /** Counts every error reply by Emitter status (`emitter_request_errors_total`). */
+  readonly counters?: { error(status: number): void };
+}
 
 /** Routes `emitter/<name>/` publishes to the built-in request handlers and sends their replies. */
 export class RequestRouter {
   private readonly handlers = new Map<string, RequestHandler>();
+  private readonly failureThrottle = new LogThrottle();
 
-  constructor(handlers: Iterable<RequestHandler>) {
+  constructor(
+    handlers: Iterable<RequestHandler>,
+    private readonly options: RequestRouterOptions = {},
+  ) {
     for (const handler of handlers) this.handlers.set(handler.name, handler);
   }
 
@@ -36,11 +50,25 @@ export class RequestRouter {
     } else {
       try {
         result = await handler.handle(session, payload);
-      } catch {
+      } catch (error) {
+        this.handlerFailed(handler.name, error);
         result = Errors.ServerError;
       }
     }
+    const error = result instanceof RequestFailure ? result.error : result;
+    if (error instanceof EmitterError) this.options.counters?.error(error.status);
     session.sendJson(topic, replyBody(result, req));
+  }
+
+  // A handler that throws is a bug (expected failures are returned as errors): log it, bounded.
+  private handlerFailed(request: string, error: unknown): void {
+    const skipped = this.failureThrottle.admit();
+    if (skipped === undefined) return;
+    const stack = error instanceof Error ? error.stack : undefined;
+    this.options.logger?.error(
+      { request, error: errorFields(error), stack, ...(skipped > 0 && { skipped }) },
+      'request handler failed',
+    );
   }
 }
 

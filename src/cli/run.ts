@@ -139,7 +139,7 @@ async function serve(
   }
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
-  const storage = openStorage(config);
+  const storage = openStorage(config, logger);
   logger.info({ provider: storage.name }, 'configured message storage');
   const broker = new Broker({
     ...brokerOptions(config, license, logger),
@@ -242,7 +242,7 @@ function resolveLicense(config: Config, output: CliOutput): License {
 }
 
 // Storage settings come from `storage.config` (file or EMITTER_STORAGE_CONFIG[_*]); `ssd` defaults to ./data.
-function openStorage(config: Config): Storage {
+function openStorage(config: Config, logger: Logger): Storage {
   const settings = config.storage.config as StorageConfig & Record<string, unknown>;
   // The redis provider defaults to the cluster's Redis, so a cluster needs only one URL.
   const redis: { url?: string; cluster?: string[] } = {};
@@ -255,11 +255,15 @@ function openStorage(config: Config): Storage {
   if (typeof seeds === 'string') redis.cluster = seeds.split(',').map((url) => url.trim());
   try {
     const provider = parseStorageProvider(config.storage.provider);
-    return createStorage(provider, {
-      ...settings,
-      ...redis,
-      dir: typeof settings.dir === 'string' ? settings.dir : 'data',
-    });
+    return createStorage(
+      provider,
+      {
+        ...settings,
+        ...redis,
+        dir: typeof settings.dir === 'string' ? settings.dir : 'data',
+      },
+      { logger },
+    );
   } catch (error) {
     if (error instanceof StorageError) throw new ConfigError(`storage: ${error.message}`);
     throw error;

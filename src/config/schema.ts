@@ -59,7 +59,15 @@ const fileSchema = z.object({
   storage: z
     .object({
       provider: z.enum(['inmemory', 'ssd', 'noop', 'redis']).default('inmemory'),
-      config: z.record(z.string(), z.unknown()).default({}),
+      // Each provider reads the fields it knows (and checks them when it starts); the redis hold buffer's
+      // are checked here too, so a typo'd value stops the broker with the field's path.
+      config: z
+        .looseObject({
+          holdMessages: z.number().int().nonnegative().optional(),
+          holdBytes: z.number().int().nonnegative().optional(),
+          holdTimeoutMs: z.number().int().positive().optional(),
+        })
+        .default({}),
     })
     .prefault({}),
   monitor: providerSection('self'),

@@ -32,6 +32,12 @@ export interface StorageConfig {
   readonly cluster?: readonly string[];
   /** redis: prefix of every key, so several deployments can share one Redis; default `emitter:`. */
   readonly prefix?: string;
+  /** redis: most writes held in memory while Redis is unreachable; 0 turns holding off. Default 10,000. */
+  readonly holdMessages?: number;
+  /** redis: most bytes of writes held while Redis is unreachable; 0 turns holding off. Default 16 MiB. */
+  readonly holdBytes?: number;
+  /** redis: ms a held write (and the PUBACK waiting on it) waits for Redis before it is dropped. Default 10,000. */
+  readonly holdTimeoutMs?: number;
 }
 
 /** The settings every provider shares, with defaults applied. */

@@ -1,6 +1,12 @@
 /** The storage layer: the `Storage` interface, its providers and the message records they keep. */
 
-export { createStorage, parseStorageProvider, StorageProvider, type Storage } from './storage.js';
+export {
+  createStorage,
+  parseStorageProvider,
+  StorageProvider,
+  type Storage,
+  type StorageOptions,
+} from './storage.js';
 export { DEFAULT_MAX_QUERY_BYTES, type StorageConfig } from './config.js';
 export { StorageError, StorageErrorCode } from './storage-error.js';
 export {
@@ -28,4 +34,10 @@ export { matchesPattern, replayPattern, type StorageQuery } from './query.js';
 export { DEFAULT_MAX_MEMORY_BYTES, InMemoryStorage } from './inmemory.js';
 export { DEFAULT_SSD_DIR, SsdStorage } from './ssd.js';
 export { NoopStorage } from './noop.js';
-export { RedisStorage, type RedisStorageConfig } from './redis.js';
+export {
+  DEFAULT_HOLD_BYTES,
+  DEFAULT_HOLD_MESSAGES,
+  DEFAULT_HOLD_TIMEOUT_MS,
+  RedisStorage,
+  type RedisStorageConfig,
+} from './redis.js';

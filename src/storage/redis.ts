@@ -11,14 +11,22 @@
  * - `<prefix>contracts`          the contracts that have messages, for the purge.
  * Expiry is judged by the storage's clock when reading (so an expired message is never returned), and
  * expired messages are removed by the purge.
+ *
+ * While Redis is unreachable, writes are held in memory (`holdMessages`, `holdBytes`, `holdTimeoutMs`)
+ * and written, in order, once it answers again; a store resolves only when Redis has the message, so a
+ * QoS 1 PUBACK still means "in Redis". Every write is idempotent (ZADD/HSET of the same id), so one sent
+ * again after a lost reply does no harm.
  */
 
+import { performance } from 'node:perf_hooks';
 import { Redis, Cluster as RedisClusterClient } from 'ioredis';
+import type { Logger } from 'pino';
 import type { Ssid } from '../channel/ssid.js';
-import { commonSettings, nonNegativeInteger, type StorageConfig } from './config.js';
+import { commonSettings, nonNegativeInteger, positiveInteger, type StorageConfig } from './config.js';
+import { HoldBuffer, type HoldLimits } from './hold-buffer.js';
 import { isExpired, type StoredMessage } from './message.js';
 import { matchesPattern, planQuery, ResultCollector, type StorageQuery } from './query.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageOptions } from './storage.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
 import { checkMessage } from './validate.js';
 
@@ -26,11 +34,27 @@ import { checkMessage } from './validate.js';
 export type RedisStorageConfig = StorageConfig;
 
 const DEFAULT_PURGE_INTERVAL_MS = 10_000;
+/** Default of `holdMessages`: writes held while Redis is unreachable. */
+export const DEFAULT_HOLD_MESSAGES = 10_000;
+/** Default of `holdBytes`: 16 MiB of held writes. */
+export const DEFAULT_HOLD_BYTES = 16 * 1024 * 1024;
+/** Default of `holdTimeoutMs`: how long a held write (and the PUBACK waiting on it) waits for Redis. */
+export const DEFAULT_HOLD_TIMEOUT_MS = 10_000;
+// Redis error replies that a later attempt may not get (loading after a restart, failing over).
+const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
 // Ids read per round trip while walking a contract newest first.
 const PAGE = 256;
 const PURGE_BATCH = 1000;
 
 type RedisClient = Redis | RedisClusterClient;
+
+// One message as written: encoded once, whether it is written at once or held first.
+interface RedisWrite {
+  readonly contract: number;
+  readonly id: string;
+  readonly body: Buffer;
+  readonly expires: number;
+}
 
 /** Messages kept in Redis (standalone or Redis Cluster). */
 export class RedisStorage implements Storage {
@@ -44,55 +68,109 @@ export class RedisStorage implements Storage {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastError = '';
+  // Writes sent straight to Redis and not yet answered.
   private readonly writes = new Set<Promise<void>>();
+  private readonly held: HoldBuffer<RedisWrite>;
+  private sequence = 0;
+  private readonly logger: Logger | undefined;
 
-  constructor(config: RedisStorageConfig = {}) {
+  constructor(config: RedisStorageConfig = {}, options: StorageOptions = {}) {
     const common = commonSettings(config);
     this.retain = common.retain;
     this.maxQueryBytes = common.maxQueryBytes;
     this.now = common.now;
     this.prefix = config.prefix ?? 'emitter:';
+    this.logger = options.logger;
+    const limits = holdLimits(config);
     this.client = connect(config);
     // ioredis reconnects on its own; errors are reported through the failing calls, not thrown here.
     this.client.on('error', (error: Error) => {
       this.lastError = error.message;
     });
+    this.held = new HoldBuffer<RedisWrite>(limits, {
+      label: 'redis storage',
+      write: (write) => this.write(write),
+      isTransient: isTransientRedisError,
+      failure: (error) => this.storageError(error),
+      holding: (reason) =>
+        this.logger?.warn(
+          { reason, holdMessages: limits.messages, holdBytes: limits.bytes, holdTimeoutMs: limits.timeoutMs },
+          'redis storage unreachable: holding stored messages until it is back',
+        ),
+      drained: (written, dropped, heldMs) => {
+        const fields = { written, dropped, heldMs };
+        // All dropped: Redis did not come back within holdTimeoutMs (a later store starts a new hold).
+        if (written === 0 && dropped > 0)
+          this.logger?.warn(fields, 'redis storage still unreachable: held messages dropped');
+        else if (dropped > 0)
+          this.logger?.warn(fields, 'redis storage back: held messages written, some dropped');
+        else this.logger?.info(fields, 'redis storage back: held messages written');
+      },
+    });
     const interval = nonNegativeInteger('purgeIntervalMs', config.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
     if (interval > 0) {
-      this.timer = setInterval(() => void this.purgeExpired().catch(() => {}), interval);
+      this.timer = setInterval(
+        () =>
+          void this.purgeExpired().catch((error: unknown) =>
+            this.logger?.debug({ error: (error as Error).message }, 'redis storage purge failed'),
+          ),
+        interval,
+      );
       this.timer.unref();
     }
   }
 
-  /** Stores a message; resolves once Redis has it, rejects (bounded) while Redis is unreachable. */
+  /**
+   * Stores a message; resolves once Redis has it. While Redis is unreachable the write is held (see
+   * `HoldBuffer`) and written when it is back; rejects when it cannot be held or waited too long.
+   */
   async store(message: StoredMessage): Promise<void> {
     this.checkOpen();
     checkMessage(message);
     if (isExpired(message.expires, this.now())) return;
-    const contract = message.ssid[0];
-    const id = message.id.toString('hex');
-    const write = this.run(async () => {
-      const registered = this.knownContracts.has(contract)
-        ? undefined
-        : this.client.sadd(this.contractsKey(), String(contract));
-      const multi = this.client
-        .multi()
-        .zadd(this.key(contract, 'ids'), 0, id)
-        .hset(this.key(contract, 'msg'), id, encodeBody(message));
-      if (message.expires > 0) multi.zadd(this.key(contract, 'exp'), message.expires, id);
-      const [results] = await Promise.all([multi.exec(), registered]);
-      const failed = results?.find(([error]) => error !== null);
-      if (failed) throw failed[0];
-      this.knownContracts.add(contract);
-    });
+    const write: RedisWrite = {
+      contract: message.ssid[0],
+      id: message.id.toString('hex'),
+      body: encodeBody(message),
+      expires: message.expires,
+    };
+    const seq = ++this.sequence;
+    const startedAt = performance.now();
+    // Behind held writes (order), or while the connection is down: do not wait for a failure to hold.
+    if (this.held.enabled && (this.held.size > 0 || this.client.status !== 'ready')) {
+      return this.held.hold(seq, write, heldBytes(write), startedAt, `connection ${this.client.status}`);
+    }
+    const attempt = this.write(write);
     // A query issued before this settles waits for it (read your own writes, whatever the connection
     // order: a Redis Cluster client may send a transaction after a later plain command).
-    this.writes.add(write);
+    this.writes.add(attempt);
     try {
-      await write;
+      await attempt;
+    } catch (error) {
+      if (this.closed || !this.held.enabled || !isTransientRedisError(error)) throw this.storageError(error);
+      return this.held.hold(seq, write, heldBytes(write), startedAt, describeError(error, this.lastError));
     } finally {
-      this.writes.delete(write);
+      this.writes.delete(attempt);
     }
+  }
+
+  // One message into Redis: its id in the contract's sorted set, its body in the hash, its expiry.
+  private async write(write: RedisWrite): Promise<void> {
+    // Held past its ttl: nothing to write (a query would not return it anyway).
+    if (isExpired(write.expires, this.now())) return;
+    const { contract, id } = write;
+    const registered = this.knownContracts.has(contract)
+      ? undefined
+      : this.client.sadd(this.contractsKey(), String(contract));
+    const multi = this.client
+      .multi()
+      .zadd(this.key(contract, 'ids'), 0, id)
+      .hset(this.key(contract, 'msg'), id, write.body);
+    if (write.expires > 0) multi.zadd(this.key(contract, 'exp'), write.expires, id);
+    const [results] = await Promise.all([multi.exec(), registered]);
+    const failed = results?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+    this.knownContracts.add(contract);
   }
 
   /** The newest matching messages, oldest first: walks the contract's ids from the newest, in pages. */
@@ -101,6 +179,8 @@ export class RedisStorage implements Storage {
     const plan = planQuery(ssid, query, this.maxQueryBytes);
     if (!plan) return [];
     if (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    // Held writes are read too once Redis is back; while it is down, the query fails like any other.
+    if (this.held.size > 0) await this.held.settledOrFailed();
     const contract = plan.pattern[0];
     const collector = new ResultCollector(plan.limit, plan.maxBytes);
     const now = this.now();
@@ -170,6 +250,12 @@ export class RedisStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.held.close(
+      new StorageError(
+        StorageErrorCode.Closed,
+        'redis storage closed while Redis was unreachable: message not stored',
+      ),
+    );
     try {
       await this.client.quit();
     } catch {
@@ -182,10 +268,15 @@ export class RedisStorage implements Storage {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof StorageError) throw error;
-      const reason = (error as Error).message || this.lastError;
-      throw new StorageError(StorageErrorCode.Io, `redis storage: ${reason}`, { cause: error });
+      throw this.storageError(error);
     }
+  }
+
+  private storageError(error: unknown): StorageError {
+    if (error instanceof StorageError) return error;
+    return new StorageError(StorageErrorCode.Io, `redis storage: ${describeError(error, this.lastError)}`, {
+      cause: error,
+    });
   }
 
   private checkOpen(): void {
@@ -201,10 +292,38 @@ export class RedisStorage implements Storage {
   }
 }
 
+// `holdMessages`, `holdBytes`, `holdTimeoutMs`, checked; 0 messages (or bytes) turns holding off.
+function holdLimits(config: RedisStorageConfig): HoldLimits {
+  return {
+    messages: nonNegativeInteger('holdMessages', config.holdMessages, DEFAULT_HOLD_MESSAGES),
+    bytes: nonNegativeInteger('holdBytes', config.holdBytes, DEFAULT_HOLD_BYTES),
+    timeoutMs: positiveInteger('holdTimeoutMs', config.holdTimeoutMs, DEFAULT_HOLD_TIMEOUT_MS),
+  };
+}
+
+// What a held write costs: its body and its id (as sent, hex), the rest is small and fixed.
+function heldBytes(write: RedisWrite): number {
+  return write.body.length + write.id.length + 64;
+}
+
+// Connection failures (closed, timed out, retries exhausted) and the replies of a Redis that is loading
+// or failing over may pass; other error replies (wrong type, out of memory) will not by waiting.
+function isTransientRedisError(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof StorageError) return false;
+  if (error.name === 'ReplyError') return TRANSIENT_REPLY.test(error.message);
+  return true;
+}
+
+// The driver's message only: its error objects also carry the command and its arguments (the payload).
+function describeError(error: unknown, fallback: string): string {
+  return (error instanceof Error && error.message) || fallback || 'unknown error';
+}
+
 function connect(config: RedisStorageConfig): RedisClient {
-  // Commands wait through a short outage, then fail: a publish gets an error instead of hanging.
+  // Commands wait through a short outage, then fail (held writes are tried again; reads get an error).
   const options = { maxRetriesPerRequest: 1, connectTimeout: 5000, commandTimeout: 5000 };
-  const retryStrategy = (times: number): number => Math.min(100 * times, 2000);
+  // Reconnect within a second of Redis coming back, so held writes (and their PUBACKs) wait little.
+  const retryStrategy = (times: number): number => Math.min(100 * times, 1000);
   if (config.cluster && config.cluster.length > 0) {
     return new RedisClusterClient(
       config.cluster.map((url) => {

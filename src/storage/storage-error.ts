@@ -15,6 +15,11 @@ export const StorageErrorCode = {
   Locked: 'ERR_EMITTER_STORAGE_LOCKED',
   /** A read or write failed (disk full, I/O error). */
   Io: 'ERR_EMITTER_STORAGE_IO',
+  /**
+   * The backend (Redis) stayed unreachable: a write could not be held for later (the hold buffer was
+   * full or holding is off) or was held past its deadline.
+   */
+  Unreachable: 'ERR_EMITTER_STORAGE_UNREACHABLE',
   /** A message that cannot be stored (an SSID without a channel level). */
   InvalidMessage: 'ERR_EMITTER_STORAGE_INVALID_MESSAGE',
   /** The storage was closed. */

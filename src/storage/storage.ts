@@ -4,6 +4,7 @@
  * they expire. Every provider passes the same conformance suite (`test/storage/conformance.ts`).
  */
 
+import type { Logger } from 'pino';
 import type { Ssid } from '../channel/ssid.js';
 import type { StorageConfig } from './config.js';
 import { InMemoryStorage } from './inmemory.js';
@@ -46,6 +47,12 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/** What a provider gets besides its settings. */
+export interface StorageOptions {
+  /** Where a provider reports what its callers cannot see (redis: an outage, held writes flushed). */
+  readonly logger?: Logger;
+}
+
 /** The providers `createStorage` knows. */
 export const StorageProvider = { InMemory: 'inmemory', Ssd: 'ssd', Redis: 'redis', Noop: 'noop' } as const;
 /** One of the `StorageProvider` values. */
@@ -66,23 +73,27 @@ export function parseStorageProvider(name: string | undefined): StorageProvider 
 }
 
 /** Opens a provider; throws a `StorageError` when the config is invalid or the ssd files are unusable. */
-export function createStorage(provider: StorageProvider, config: StorageConfig = {}): Storage {
+export function createStorage(
+  provider: StorageProvider,
+  config: StorageConfig = {},
+  options: StorageOptions = {},
+): Storage {
   switch (provider) {
     case StorageProvider.InMemory:
       return new InMemoryStorage(config);
     case StorageProvider.Ssd:
       return new SsdStorage(config);
     case StorageProvider.Redis:
-      return new RedisStorage(config);
+      return new RedisStorage(config, options);
     case StorageProvider.Noop:
       return new NoopStorage(config);
     default:
-      return parseAndCreate(provider, config);
+      return parseAndCreate(provider, config, options);
   }
 }
 
 // A name that slipped past the type (a config string cast to StorageProvider): parse it properly.
-function parseAndCreate(name: string, config: StorageConfig): Storage {
+function parseAndCreate(name: string, config: StorageConfig, options: StorageOptions): Storage {
   const provider = parseStorageProvider(name);
-  return createStorage(provider, config);
+  return createStorage(provider, config, options);
 }

@@ -56,10 +56,10 @@ describe('redis storage, shared by brokers', () => {
     }
   });
 
-  test('with Redis down, store rejects in bounded time; after a restart it works again', async () => {
+  test('with holding off (holdMessages 0) and Redis down, store rejects in bounded time; after a restart it works again', async () => {
     const server = await startRedis();
     const maker = new MessageMaker(new TestClock());
-    const storage = new RedisStorage({ url: server.url, prefix: freshPrefix() });
+    const storage = new RedisStorage({ url: server.url, prefix: freshPrefix(), holdMessages: 0 });
     try {
       await storage.store(maker.message('up/', 'before'));
       await server.kill();
@@ -70,7 +70,7 @@ describe('redis storage, shared by brokers', () => {
       );
       assert.ok(Date.now() - started < 8000, 'rejected within the command timeout');
       await server.restart();
-      // ioredis reconnects with a back-off of at most 2 s: retry a bounded number of times.
+      // ioredis reconnects with a back-off of at most 1 s: retry a bounded number of times.
       let stored = false;
       for (let i = 0; i < 50 && !stored; i++) {
         stored = await storage.store(maker.message('up/', 'after')).then(
@@ -91,9 +91,69 @@ describe('redis storage, shared by brokers', () => {
     }
   });
 
+  test('with Redis down, stores are held and resolve once it is back, in order; a query meanwhile fails', async () => {
+    const server = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
+    const maker = new MessageMaker(new TestClock());
+    const storage = new RedisStorage({ url: server.url, prefix: freshPrefix() });
+    try {
+      await storage.store(maker.message('held/', 'before'));
+      await server.kill();
+      let settled = 0;
+      const held = ['one', 'two', 'three'].map((text) =>
+        storage.store(maker.message('held/', text)).finally(() => settled++),
+      );
+      await assert.rejects(
+        storage.query(ssidOf('held/'), { limit: 10 }),
+        (err: unknown) => err instanceof StorageError && err.code === StorageErrorCode.Io,
+        'a read cannot be held: it fails while Redis is down',
+      );
+      assert.equal(settled, 0, 'no held store settled while Redis is down');
+      await server.restart();
+      await Promise.all(held);
+      const got = await storage.query(ssidOf('held/'), { limit: 10 });
+      assert.deepEqual(
+        got.map((m) => m.payload.toString()),
+        ['before', 'one', 'two', 'three'],
+      );
+    } finally {
+      await storage.close();
+      await server.stop();
+    }
+  });
+
+  test('a store held past holdTimeoutMs rejects (Unreachable); closing rejects the held ones (Closed)', async () => {
+    const server = await startRedis();
+    const maker = new MessageMaker(new TestClock());
+    const storage = new RedisStorage({ url: server.url, prefix: freshPrefix(), holdTimeoutMs: 300 });
+    try {
+      await storage.store(maker.message('late/', 'before'));
+      await server.kill();
+      await assert.rejects(
+        storage.store(maker.message('late/', 'too late')),
+        (err: unknown) =>
+          err instanceof StorageError &&
+          err.code === StorageErrorCode.Unreachable &&
+          /holdTimeoutMs/.test(err.message),
+      );
+    } finally {
+      await storage.close();
+      await server.stop();
+    }
+    const patient = new RedisStorage({ url: server.url, prefix: freshPrefix(), holdTimeoutMs: 60000 });
+    const closed = assert.rejects(
+      patient.store(maker.message('late/', 'never')),
+      (err: unknown) => err instanceof StorageError && err.code === StorageErrorCode.Closed,
+    );
+    await patient.close();
+    await closed;
+  });
+
   test('a missing or malformed url is a configuration error', () => {
     const config = (err: unknown) => err instanceof StorageError && err.code === StorageErrorCode.Config;
     assert.throws(() => new RedisStorage({}), config);
     assert.throws(() => new RedisStorage({ url: 'localhost:6379' }), config);
+    assert.throws(() => new RedisStorage({ url: redis.url, holdMessages: -1 }), config);
+    assert.throws(() => new RedisStorage({ url: redis.url, holdBytes: 1.5 }), config);
+    assert.throws(() => new RedisStorage({ url: redis.url, holdTimeoutMs: 0 }), config);
   });
 });

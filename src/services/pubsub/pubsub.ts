@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import {
   ChannelKind,
   messageTtl,
@@ -17,6 +18,7 @@ import { EmitterError, Errors } from '../../errors.js';
 import { encodePublish } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
 import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
+import { errorFields, LogThrottle } from '../failure-log.js';
 import type { Session, SessionSubscription, Subscriber } from '../session.js';
 
 /** Observers of subscription changes (presence notifications, cluster interest). */
@@ -39,7 +41,11 @@ export interface PubSubDependencies {
     messagesOut: number;
     storedMessages: number;
     storageQueries: number;
+    /** Stores and queries that failed (each answered with a 500). */
+    storageErrors: number;
   };
+  /** Where storage failures are reported (warn, with the channel; never the key). */
+  readonly logger?: Logger;
 }
 
 /** A client's last will, as its CONNECT set it. */
@@ -49,6 +55,15 @@ export interface LastWill {
   /** The MQTT retain flag: store the will as a retained message (when the key has `s`). */
   readonly retain: boolean;
 }
+
+/** A storage operation pubsub performs for a client. */
+type StorageOperation = 'store' | 'replay' | 'history';
+
+const FAILURE_MESSAGES: Record<StorageOperation, string> = {
+  store: 'storage failed: message not stored',
+  replay: 'storage failed: stored messages not replayed',
+  history: 'storage failed: history not read',
+};
 
 /**
  * The outcome of a publish: nothing on success, an error to report, or (for a stored message) a
@@ -60,6 +75,7 @@ export type PublishOutcome = EmitterError | undefined | Promise<EmitterError | u
 export class PubSub {
   private readonly listeners: SubscriptionListener[];
   private readonly writeGrants = new WeakMap<ParsedChannel, ChannelKey>();
+  private readonly failureThrottle = new LogThrottle();
 
   constructor(private readonly deps: PubSubDependencies) {
     this.listeners = deps.listeners ?? [];
@@ -107,7 +123,10 @@ export class PubSub {
         if (this.deps.counters) this.deps.counters.storedMessages++;
         return undefined;
       },
-      () => Errors.ServerError,
+      (error: unknown) => {
+        this.storageFailed('store', channel.channel, error);
+        return Errors.ServerError;
+      },
     );
     this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id, {
       contract: key.contract,
@@ -227,7 +246,8 @@ export class PubSub {
         session.deliver(encodePublish({ topic: message.channel, payload: message.payload }));
       }
       return subscription;
-    } catch {
+    } catch (error) {
+      this.storageFailed('replay', channel.channel, error);
       return Errors.ServerError;
     } finally {
       hold.release(replayed);
@@ -250,9 +270,21 @@ export class PubSub {
         startFromId: query.startFromId,
         maxBytes: query.maxBytes,
       });
-    } catch {
+    } catch (error) {
+      this.storageFailed('history', channel.channel, error);
       return Errors.ServerError;
     }
+  }
+
+  // A storage failure is a 500 to the client; the operator sees it in the metrics and (bounded) the log.
+  private storageFailed(operation: StorageOperation, channel: string, error: unknown): void {
+    if (this.deps.counters) this.deps.counters.storageErrors++;
+    const skipped = this.failureThrottle.admit();
+    if (skipped === undefined) return;
+    this.deps.logger?.warn(
+      { operation, channel, error: errorFields(error), ...(skipped > 0 && { skipped }) },
+      FAILURE_MESSAGES[operation],
+    );
   }
 
   private add(session: Session, key: ChannelKey, channel: ParsedChannel): SessionSubscription {
