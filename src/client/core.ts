@@ -2,7 +2,7 @@ import type { IConnackPacket, MqttClient, Packet } from 'mqtt';
 import { EventHub } from './events.js';
 import { EmitterMessage, EmitterRequestError } from './message.js';
 import { PingBarrier } from './ping-barrier.js';
-import { ReplyDesk, type Reply } from './reply-desk.js';
+import { ReplyDesk } from './reply-desk.js';
 import { FilterStandIns, type FilterPacket } from './stand-ins.js';
 import { formatChannel, replayOptions, type Payload, type SubscribeRequest } from './wire.js';
 
@@ -153,12 +153,7 @@ export class ClientCore {
 
   // After an ack: `events` hands later replies to the events; `claim` waits until the broker can have
   // sent nothing more about the packet, and rejects if it sent an error.
-  private settleAck(
-    id: number,
-    outcome: Outcome,
-    resolve: () => void,
-    reject: (error: Error) => void,
-  ): void {
+  private settleAck(id: number, outcome: Outcome, resolve: () => void, reject: (error: Error) => void): void {
     if (outcome === 'events') {
       this.desk.release(id);
       resolve();
@@ -187,7 +182,8 @@ export class ClientCore {
 
   private sent(packet: Packet): void {
     this.barrier.packetSent(packet.cmd);
-    if (packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe') this.standIns.restore(packet as FilterPacket);
+    if (packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe')
+      this.standIns.restore(packet as FilterPacket);
     if (packet.cmd === 'publish' || packet.cmd === 'subscribe' || packet.cmd === 'unsubscribe') {
       if (packet.messageId) this.desk.sent(packet.messageId);
     }
@@ -199,7 +195,8 @@ export class ClientCore {
     const first = !this.connectedBefore;
     this.connectedBefore = true;
     if (first || connack.sessionPresent || this.subscriptions.size === 0) return;
-    for (const [filter, qos] of this.subscriptions) void this.subscribe(filter, filter, qos, 'events').catch(() => {});
+    for (const [filter, qos] of this.subscriptions)
+      void this.subscribe(filter, filter, qos, 'events').catch(() => {});
   }
 
   private route(topic: string, payload: Uint8Array): void {
@@ -257,5 +254,7 @@ function toBuffer(message: Payload): string | Buffer {
   if (typeof message === 'string') return message;
   // MQTT.js wants a Buffer in Node; in a browser its bundled codec takes the bytes as they are.
   if (typeof Buffer === 'undefined') return message as Buffer;
-  return Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  return Buffer.isBuffer(message)
+    ? message
+    : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
 }

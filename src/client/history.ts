@@ -7,7 +7,10 @@ import { EmitterRequestError, HistoryMessage } from './message.js';
  * first, each page oldest first. A reply holds what fits one MQTT message, so the next page asks for the
  * rest (`last` minus what came) older than the oldest message so far (`startFromID`), as the Go SDK does.
  */
-export async function* historyPages(core: ClientCore, request: HistoryRequest): AsyncGenerator<HistoryMessage[]> {
+export async function* historyPages(
+  core: ClientCore,
+  request: HistoryRequest,
+): AsyncGenerator<HistoryMessage[]> {
   let remaining = request.last ?? 1;
   let startFromID = request.startFromID;
   while (remaining > 0) {
@@ -31,7 +34,11 @@ export async function history(core: ClientCore, request: HistoryRequest): Promis
 function decodeMessages(messages: unknown): HistoryMessage[] {
   if (!Array.isArray(messages)) throw new EmitterRequestError(500, 'history reply without messages');
   return messages.map((message: { id?: unknown; channel?: unknown; payload?: unknown }) => {
-    if (typeof message.id !== 'string' || typeof message.channel !== 'string' || typeof message.payload !== 'string')
+    if (
+      typeof message.id !== 'string' ||
+      typeof message.channel !== 'string' ||
+      typeof message.payload !== 'string'
+    )
       throw new EmitterRequestError(500, 'malformed message in a history reply');
     return new HistoryMessage(message.id, { topic: message.channel, payload: fromBase64(message.payload) });
   });

@@ -34,4 +34,12 @@ export type {
 } from './wire.js';
 
 /** `import emitter from 'emitter-ts/client'` then `emitter.connect(...)`, as with `require('emitter-io')`. */
-export default { connect, connectAsync, Emitter, EmitterEvents, EmitterMessage, EmitterRequestError, HistoryMessage };
+export default {
+  connect,
+  connectAsync,
+  Emitter,
+  EmitterEvents,
+  EmitterMessage,
+  EmitterRequestError,
+  HistoryMessage,
+};

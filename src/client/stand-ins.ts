@@ -26,7 +26,8 @@ export class FilterStandIns {
   restore(packet: FilterPacket): void {
     for (const subscription of packet.subscriptions ?? []) subscription.topic = this.take(subscription.topic);
     const unsubscriptions = packet.unsubscriptions;
-    if (unsubscriptions) for (let i = 0; i < unsubscriptions.length; i++) unsubscriptions[i] = this.take(unsubscriptions[i]);
+    if (unsubscriptions)
+      for (let i = 0; i < unsubscriptions.length; i++) unsubscriptions[i] = this.take(unsubscriptions[i]);
   }
 
   /** Forgets stand-ins never written (the client disconnected). */

@@ -20,5 +20,7 @@ export function requireMessage(method: string, request: object | undefined): voi
 }
 
 function member(request: object | undefined, field: string): unknown {
-  return request === null || typeof request !== 'object' ? undefined : (request as Record<string, unknown>)[field];
+  return request === null || typeof request !== 'object'
+    ? undefined
+    : (request as Record<string, unknown>)[field];
 }

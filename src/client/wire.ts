@@ -183,7 +183,11 @@ export function formatChannel(key: string, channel: string, options: readonly To
 }
 
 /** The options `me` (always written, as emitter-io does) and `ttl` (when set) of a publish or link. */
-export function publishOptions(me: boolean | undefined, ttl: number | undefined, zeroTtl: boolean): TopicOption[] {
+export function publishOptions(
+  me: boolean | undefined,
+  ttl: number | undefined,
+  zeroTtl: boolean,
+): TopicOption[] {
   const options: TopicOption[] = [['me', me === false ? 0 : 1]];
   if (ttl || (zeroTtl && ttl !== undefined && ttl !== null)) options.push(['ttl', ttl]);
   return options;
@@ -194,7 +198,8 @@ export function replayOptions(request: ReplayOptions): TopicOption[] {
   const options: TopicOption[] = [];
   if (request.last !== undefined && request.last !== null) options.push(['last', request.last]);
   if (request.from !== undefined && request.from !== null) options.push(['from', unixSeconds(request.from)]);
-  if (request.until !== undefined && request.until !== null) options.push(['until', unixSeconds(request.until)]);
+  if (request.until !== undefined && request.until !== null)
+    options.push(['until', unixSeconds(request.until)]);
   return options;
 }
 
