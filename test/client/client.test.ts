@@ -456,3 +456,39 @@ for (const transport of ['tcp', 'ws'] as const) {
     });
   });
 }
+
+test('secure: true connects over TLS (wss:// and mqtts://), TLS options passing through to MQTT.js', async () => {
+  const { generate } = await import('selfsigned');
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  const server = await startTestBroker({
+    tls: { host: '127.0.0.1', port: 0, key: pems.private, cert: pems.cert },
+  });
+  try {
+    for (const transport of ['ws', 'tcp'] as const) {
+      const client = await connectAsync({
+        host: '127.0.0.1',
+        port: server.tlsPort,
+        secure: true,
+        transport,
+        ca: pems.cert,
+        reconnectPeriod: 0,
+      });
+      const { key } = await client.promises.keygen({ key: server.secret, channel: 'tls/', type: 'rw' });
+      await client.promises.subscribe({ key, channel: 'tls/' });
+      const received = nextMessage(client, 'tls/');
+      await client.promises.publish({ key, channel: 'tls/', message: `over ${transport}` });
+      assert.equal((await received).asString(), `over ${transport}`);
+      await client.promises.disconnect();
+    }
+    // Without the certificate authority the connection is refused.
+    await assert.rejects(
+      connectAsync({ host: '127.0.0.1', port: server.tlsPort, secure: true, reconnectPeriod: 0 }),
+      /self.signed|certificate/i,
+    );
+  } finally {
+    await server.close();
+  }
+});
