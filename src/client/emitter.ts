@@ -81,7 +81,7 @@ export class Emitter {
 
   /** Disconnects; no reconnect after this. */
   disconnect(): this {
-    void this.connection('disconnect').end();
+    void this.connection('disconnect').end().catch(ignore);
     return this;
   }
 
