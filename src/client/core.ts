@@ -58,8 +58,11 @@ export class ClientCore {
     });
   }
 
-  /** SUBSCRIBE to `topic`; `filter` (the topic without replay options) is subscribed again after a reconnect. */
-  subscribe(filter: string, topic: string, qos: 0 | 1, outcome: Outcome): Promise<void> {
+  /**
+   * SUBSCRIBE to `topic`, resolving with the QoS the broker granted; `filter` (the topic without replay
+   * options) is subscribed again after a reconnect.
+   */
+  subscribe(filter: string, topic: string, qos: 0 | 1, outcome: Outcome): Promise<number> {
     this.subscriptions.set(filter, qos);
     return this.track((resolve, reject) => {
       this.mqtt.subscribe(this.standIns.standIn(topic), { qos }, (error, _granted, packet) => {
@@ -67,18 +70,19 @@ export class ClientCore {
         if (!suback?.messageId) {
           // The connection closed first: the filter stays, to be subscribed on the next connection.
           if (error) reject(error);
-          else resolve();
+          else resolve(0);
           return;
         }
-        const refused = (suback.granted ?? []).some((code) => (Number(code) & SUBACK_FAILURE) !== 0);
+        const granted = Number(suback.granted?.[0] ?? SUBACK_FAILURE);
+        const refused = (granted & SUBACK_FAILURE) !== 0;
         if (refused) this.subscriptions.delete(filter);
         if (outcome === 'events') {
           this.desk.release(suback.messageId);
-          resolve();
-        } else if (!refused) resolve();
+          resolve(granted);
+        } else if (!refused) resolve(granted);
         else {
           // The broker explains a refusal on emitter/error/ with req = the SUBSCRIBE's id.
-          const refusal = new EmitterRequestError(SUBACK_FAILURE, 'the broker refused the subscription');
+          const refusal = new EmitterRequestError(403, 'the broker refused the subscription');
           this.settleAck(suback.messageId, outcome, () => reject(refusal), reject);
         }
       });
@@ -86,7 +90,7 @@ export class ClientCore {
   }
 
   /** SUBSCRIBE to `channel` with the request's key, QoS and replay options. */
-  subscribeChannel(request: SubscribeRequest, channel: string, outcome: Outcome): Promise<void> {
+  subscribeChannel(request: SubscribeRequest, channel: string, outcome: Outcome): Promise<number> {
     const filter = formatChannel(request.key, channel);
     const topic = formatChannel(request.key, channel, replayOptions(request));
     return this.subscribe(filter, topic, request.qos ?? 0, outcome);

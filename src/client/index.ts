@@ -30,6 +30,7 @@ export type {
   PublishWithLinkRequest,
   ReplayOptions,
   SubscribeRequest,
+  SubscribeResult,
   UnsubscribeRequest,
 } from './wire.js';
 

@@ -22,6 +22,7 @@ import {
   type PublishRequest,
   type PublishWithLinkRequest,
   type SubscribeRequest,
+  type SubscribeResult,
   type UnsubscribeRequest,
 } from './wire.js';
 
@@ -54,19 +55,22 @@ export class EmitterPromises {
     await this.core.publish(request.link, request.message, request.qos ?? 1, false, 'claim');
   }
 
-  /** Subscribes; rejects with the broker's reason when it refuses. Restored after reconnects. */
-  async subscribe(request: SubscribeRequest): Promise<void> {
+  /**
+   * Subscribes, resolving with the QoS the broker granted (0 when it does not deliver QoS 1); rejects with
+   * the broker's reason when it refuses. Restored after reconnects.
+   */
+  async subscribe(request: SubscribeRequest): Promise<SubscribeResult> {
     requireString('subscribe', request, 'key');
     requireString('subscribe', request, 'channel');
-    await this.core.subscribeChannel(request, request.channel, 'claim');
+    return { qos: await this.core.subscribeChannel(request, request.channel, 'claim') };
   }
 
   /** Subscribes to a share group: each message goes to one member of `group`. */
-  async subscribeWithGroup(request: GroupSubscribeRequest): Promise<void> {
+  async subscribeWithGroup(request: GroupSubscribeRequest): Promise<SubscribeResult> {
     requireString('subscribeWithGroup', request, 'key');
     requireString('subscribeWithGroup', request, 'channel');
     requireString('subscribeWithGroup', request, 'group');
-    await this.core.subscribeChannel(request, groupChannel(request), 'claim');
+    return { qos: await this.core.subscribeChannel(request, groupChannel(request), 'claim') };
   }
 
   /** Unsubscribes; rejects when the broker refuses (a key that does not cover the channel, say). */

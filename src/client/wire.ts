@@ -162,6 +162,11 @@ export interface LinkResult {
   channel: string;
 }
 
+/** Result of `promises.subscribe`: the QoS the broker granted. */
+export interface SubscribeResult {
+  qos: number;
+}
+
 /** Result of `promises.keyban`. */
 export interface KeyBanResult {
   banned: boolean;

@@ -59,7 +59,7 @@ for (const transport of ['tcp', 'ws'] as const) {
       });
 
       test('publish and subscribe: binary payloads intact, me: false, a refused publish rejects', async () => {
-        await bob.promises.subscribe({ key, channel: 'sdk/chat/' });
+        assert.deepEqual(await bob.promises.subscribe({ key, channel: 'sdk/chat/' }), { qos: 0 });
         const received = nextMessage(bob, 'sdk/chat/');
         const bytes = new Uint8Array(Array.from({ length: 256 }, (_, i) => i));
         await alice.promises.publish({ key, channel: 'sdk/chat/', message: bytes });

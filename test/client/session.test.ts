@@ -94,7 +94,8 @@ test('clean: false and the client id reach the broker; sessionPresent=1 means no
   try {
     const connect = await next<IConnectPacket>();
     assert.deepEqual([connect.cmd, connect.clean, connect.clientId], ['connect', false, 'device-1']);
-    await client.promises.subscribe({ key: 'KEY', channel: 'room/#/', last: 5, qos: 1 });
+    const granted = await client.promises.subscribe({ key: 'KEY', channel: 'room/#/', last: 5, qos: 1 });
+    assert.deepEqual(granted, { qos: 1 });
     const subscribe = await next<ISubscribePacket>();
     assert.deepEqual(subscribe.subscriptions, [{ topic: 'KEY/room/#/?last=5', qos: 1 }]);
 
