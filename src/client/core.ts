@@ -17,7 +17,7 @@ const SUBACK_FAILURE = 0x80;
  */
 export class ClientCore {
   readonly hub = new EventHub();
-  readonly barrier: PingBarrier;
+  private readonly barrier: PingBarrier;
   private readonly desk = new ReplyDesk((reply) => this.toEvents(reply.topic, reply.payload, reply.body));
   private readonly standIns = new FilterStandIns();
   // Filters this client subscribed to (replay options left out) and their QoS, to subscribe again.
