@@ -1,6 +1,6 @@
 // The presence demo of the Emitter article, on emitter-ts' browser client.
 // Open index.html?host=127.0.0.1&port=8080&key=<key with r and p for the channel>&channel=presence-demo/
-import { connect } from './emitter-client.js';
+import { connect, connectAsync } from './emitter-client.js';
 
 const params = new URLSearchParams(location.search);
 const host = params.get('host') ?? location.hostname;
@@ -20,35 +20,32 @@ function render(occupancy) {
   document.getElementById('occupancy').textContent = String(occupancy ?? users.size);
 }
 
-const watcher = await connect({ host, port, transport: 'ws', reconnectPeriod: 0 });
+// The watcher in emitter-io's style: a status reply and join/leave notifications, all `presence` events.
+const watcher = connect({ host, port, reconnectPeriod: 0 }, () => {
+  watcher.presence({ key, channel, status: true, changes: true });
+});
 watcher.on('presence', (event) => {
+  if (event.event === 'status') {
+    for (const who of event.who) users.set(who.id, who.username ?? who.id);
+    document.getElementById('status').textContent = 'watching';
+  }
   if (event.event === 'subscribe') users.set(event.who.id, event.who.username ?? event.who.id);
   if (event.event === 'unsubscribe') users.delete(event.who.id);
   render(event.occupancy);
 });
-const status = await watcher.presence(key, channel, { changes: true });
-for (const who of status.who) users.set(who.id, who.username ?? who.id);
-render(status.occupancy);
-document.getElementById('status').textContent = 'watching';
 
+// The devices with promises.
 const devices = new Map();
 async function toggle(name) {
   const device = devices.get(name);
   if (device) {
     devices.delete(name);
-    await device.disconnect();
+    await device.promises.disconnect();
     return;
   }
-  const client = await connect({
-    host,
-    port,
-    transport: 'ws',
-    username: name,
-    clientId: name,
-    reconnectPeriod: 0,
-  });
+  const client = await connectAsync({ host, port, username: name, clientId: name, reconnectPeriod: 0 });
   devices.set(name, client);
-  await client.subscribe(key, channel);
+  await client.promises.subscribe({ key, channel });
 }
 document.getElementById('toggle-alan').onclick = () => toggle('Alan');
 document.getElementById('toggle-margaret').onclick = () => toggle('Margaret');

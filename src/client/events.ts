@@ -1,33 +1,63 @@
-type Handler = (...args: unknown[]) => void;
+/** The events of a client, as emitter-io names them (`EmitterEvents.message === 'message'`). */
+export const EmitterEvents = {
+  connect: 'connect',
+  disconnect: 'disconnect',
+  message: 'message',
+  offline: 'offline',
+  error: 'error',
+  keygen: 'keygen',
+  presence: 'presence',
+  me: 'me',
+} as const;
 
-/** A minimal typed event emitter that runs in Node and in browsers alike. */
-export class TypedEmitter<Events extends Record<string, unknown[]>> {
-  private readonly handlers = new Map<keyof Events, Set<Handler>>();
+/** An event name. */
+export type EmitterEvent = (typeof EmitterEvents)[keyof typeof EmitterEvents];
 
-  /** Adds a handler. */
-  on<E extends keyof Events>(event: E, handler: (...args: Events[E]) => void): this {
-    let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
-    set.add(handler as unknown as Handler);
-    return this;
+type Callback = (argument: never) => void;
+
+/**
+ * Callbacks per event with emitter-io's rules: an unknown event name throws, a callback added twice is
+ * called once. A callback that throws does not stop the others or the connection: its error is rethrown
+ * on a later tick, where it is as uncaught as it would have been.
+ */
+export class EventHub {
+  private readonly callbacks = new Map<EmitterEvent, Callback[]>();
+
+  /** Adds a callback. */
+  add(event: string, callback: Callback): void {
+    const name = checkEvent('on', event);
+    const list = this.callbacks.get(name);
+    if (!list) this.callbacks.set(name, [callback]);
+    else if (!list.includes(callback)) list.push(callback);
   }
 
-  /** Removes a handler. */
-  off<E extends keyof Events>(event: E, handler: (...args: Events[E]) => void): this {
-    this.handlers.get(event)?.delete(handler as unknown as Handler);
-    return this;
+  /** Removes a callback. */
+  remove(event: string, callback: Callback): void {
+    const list = this.callbacks.get(checkEvent('off', event));
+    const index = list ? list.indexOf(callback) : -1;
+    if (list && index >= 0) list.splice(index, 1);
   }
 
-  /** Adds a handler that runs once. */
-  once<E extends keyof Events>(event: E, handler: (...args: Events[E]) => void): this {
-    const wrapper = (...args: Events[E]): void => {
-      this.off(event, wrapper);
-      handler(...args);
-    };
-    return this.on(event, wrapper);
+  /** Calls every callback of an event with one argument. */
+  emit(event: EmitterEvent, argument: unknown): void {
+    const list = this.callbacks.get(event);
+    if (!list) return;
+    for (const callback of [...list]) {
+      try {
+        (callback as (argument: unknown) => void)(argument);
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
   }
+}
 
-  protected emit<E extends keyof Events>(event: E, ...args: Events[E]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
-  }
+const NAMES = Object.values(EmitterEvents) as string[];
+
+function checkEvent(method: 'on' | 'off', event: string): EmitterEvent {
+  if (NAMES.includes(event)) return event as EmitterEvent;
+  const list = NAMES.map((name, i) => `${i === NAMES.length - 1 ? 'or ' : ''}'${name}'`).join(', ');
+  throw new Error(`emitter.${method}: unknown event type, supported values are ${list}.`);
 }
