@@ -67,6 +67,8 @@ export const configSchema = z.object({
     .object({
       provider: z.string().default('stderr'),
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      /** `auto`: readable lines on a terminal, JSON lines otherwise. */
+      format: z.enum(['auto', 'json', 'text']).default('auto'),
     })
     .prefault({}),
   contract: providerSection('single'),
