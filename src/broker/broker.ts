@@ -18,6 +18,7 @@ import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
+import { RefusalLog } from './refusal-log.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -84,6 +85,7 @@ export class Broker implements BrokerCore {
   /** Connected sessions by connection id. */
   readonly sessions = new Map<string, ClientSession>();
   readonly counters = new BrokerCounters();
+  readonly refusals: RefusalLog;
   readonly metrics: Registry;
   private readonly httpHandler: RequestListener;
   private closing = false;
@@ -96,6 +98,7 @@ export class Broker implements BrokerCore {
 
   constructor(private readonly options: BrokerOptions) {
     this.logger = options.logger;
+    this.refusals = new RefusalLog(options.logger);
     this.limits = {
       messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE,
       outgoingBuffer: options.limits?.outgoingBuffer ?? DEFAULT_OUTGOING_BUFFER,
@@ -117,14 +120,17 @@ export class Broker implements BrokerCore {
     });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
-    this.requests = new RequestRouter([
-      createKeygenHandler(this.authority),
-      meHandler,
-      this.presence,
-      createLinkHandler({ authority: this.authority, pubsub: this.pubsub }),
-      createKeyBanHandler(this.authority),
-      createHistoryHandler(this.pubsub),
-    ]);
+    this.requests = new RequestRouter(
+      [
+        createKeygenHandler(this.authority),
+        meHandler,
+        this.presence,
+        createLinkHandler({ authority: this.authority, pubsub: this.pubsub }),
+        createKeyBanHandler(this.authority),
+        createHistoryHandler(this.pubsub),
+      ],
+      this.refusals,
+    );
     this.metrics = createMetricsRegistry({
       counters: this.counters,
       connections: () => this.sessions.size,
@@ -260,7 +266,13 @@ export class Broker implements BrokerCore {
   }
 
   sessionConnected(session: ClientSession): void {
-    this.logger.debug({ id: session.id, clientId: session.clientId }, 'client connected');
+    // Guarded: reading the address costs a system call. Read here, it stays known after the close.
+    if (!this.logger.isLevelEnabled('debug')) return;
+    const { id, clientId, connection } = session;
+    this.logger.debug(
+      { clientId, connection: id, remoteAddress: connection.remoteAddress },
+      'client connected',
+    );
   }
 
   sessionClosed(session: ClientSession): void {
@@ -268,7 +280,12 @@ export class Broker implements BrokerCore {
     this.counters.bytesIn += session.connection.bytesReceived;
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
-    this.logger.debug({ id: session.id }, 'client disconnected');
+    if (!this.logger.isLevelEnabled('debug')) return;
+    const { id, clientId, connection } = session;
+    this.logger.debug(
+      { clientId, connection: id, remoteAddress: connection.remoteAddress },
+      'client disconnected',
+    );
   }
 
   private accept(connection: MqttConnection): void {

@@ -2,12 +2,16 @@ import type { ParsedChannel } from '../channel/index.js';
 import { EmitterError, Errors } from '../errors.js';
 import { RequestFailure, type RequestHandler, type RequestResult } from '../services/request.js';
 import type { Session } from '../services/session.js';
+import type { RefusalLog } from './refusal-log.js';
 
 /** Routes `emitter/<name>/` publishes to the built-in request handlers and sends their replies. */
 export class RequestRouter {
   private readonly handlers = new Map<string, RequestHandler>();
 
-  constructor(handlers: Iterable<RequestHandler>) {
+  constructor(
+    handlers: Iterable<RequestHandler>,
+    private readonly refusals?: RefusalLog,
+  ) {
     for (const handler of handlers) this.handlers.set(handler.name, handler);
   }
 
@@ -40,6 +44,8 @@ export class RequestRouter {
         result = Errors.ServerError;
       }
     }
+    if (result instanceof EmitterError) this.refusals?.refused(session, result);
+    else if (result instanceof RequestFailure) this.refusals?.refused(session, result.error);
     session.sendJson(topic, replyBody(result, req));
   }
 }
