@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createHttpHandler, type Route as HttpRoute } from '../http/handler.js';
+import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
@@ -92,6 +92,7 @@ export class Broker implements BrokerCore {
   private readonly startedAt = Date.now();
   private readonly servers: SharedPortServer[] = [];
   private monitor: Monitor | undefined;
+  private port = 0;
   private connectWindow = 0;
   private connectsInWindow = 0;
   private readonly logger: Logger;
@@ -150,14 +151,7 @@ export class Broker implements BrokerCore {
       },
     });
     this.httpHandler = createHttpHandler(
-      {
-        healthy: () => !this.closing,
-        status: () => ({
-          uptime: Math.round((Date.now() - this.startedAt) / 1000),
-          connections: this.sessions.size,
-          storage: this.storage.name,
-        }),
-      },
+      { health: () => this.health() },
       {
         '/metrics': (_request, response) => {
           this.metrics.metrics().then(
@@ -194,6 +188,7 @@ export class Broker implements BrokerCore {
     });
     this.servers.push(plain);
     const port = plain.address().port;
+    this.port = port;
     if (this.options.monitor) {
       this.monitor = startMonitor(
         {
@@ -203,7 +198,7 @@ export class Broker implements BrokerCore {
           subscriptions: () => this.trie.count,
           deliver: (ssid, topic, payload) => this.pubsub.deliver(ssid, topic, payload),
         },
-        { node: this.options.monitor.node ?? `node${port}`, ...this.options.monitor },
+        { ...this.options.monitor, node: this.nodeName },
       );
     }
     this.logger.info(
@@ -227,6 +222,33 @@ export class Broker implements BrokerCore {
       'listening for MQTT, WebSocket and HTTP over TLS',
     );
     return { port, tlsPort };
+  }
+
+  /** This node's name: `monitor.node`, else the cluster's name, else `node<port>`. */
+  get nodeName(): string {
+    return this.options.monitor?.node ?? (this.options.cluster ? this.cluster.name : `node${this.port}`);
+  }
+
+  /**
+   * What `/health` reports. `unavailable` (503) while shutting down or while the storage cannot work
+   * (Redis unreachable, disk failing): a load balancer should send clients elsewhere. `degraded` (200)
+   * while a cluster node is cut off from Redis: it still serves its own clients.
+   */
+  health(): HealthReport {
+    const storage = this.storage.health();
+    const cluster = this.cluster.state();
+    let status: HealthReport['status'] = 'ok';
+    if (this.closing || !storage.ok) status = 'unavailable';
+    else if (!cluster.connected) status = 'degraded';
+    return {
+      status,
+      ...(this.closing ? { reason: 'shutting down' } : {}),
+      node: this.nodeName,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      connections: this.sessions.size,
+      storage: { provider: this.storage.name, ...storage },
+      cluster,
+    };
   }
 
   /** True once `close` has begun (`/health` answers 503). */

@@ -147,7 +147,8 @@ async function serve(
     storage,
     authority,
     httpRoutes: { '/keygen': createKeygenPage(authority) },
-    monitor: monitorOptions(config),
+    // In a cluster the node's stats channel (and /health, the dashboard) use its unique cluster name.
+    monitor: monitorOptions(config, redisUrls.length > 0 ? nodeName : undefined),
     cluster:
       redisUrls.length === 0
         ? undefined
@@ -195,13 +196,13 @@ function clusterRedisUrls(config: Config): string[] {
 }
 
 // Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
-function monitorOptions(config: Config): BrokerOptions['monitor'] {
+function monitorOptions(config: Config, clusterNode: string | undefined): BrokerOptions['monitor'] {
   const settings = config.monitor.config;
   const text = (value: unknown): string | undefined =>
     typeof value === 'string' && value ? value : undefined;
   return {
     provider: config.monitor.provider,
-    node: config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-'),
+    node: clusterNode ?? (config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-')),
     interval: typeof settings.interval === 'number' ? settings.interval : undefined,
     channel: text(settings.channel),
     url: text(settings.url),

@@ -18,7 +18,7 @@ import type { Ssid } from '../channel/ssid.js';
 import { commonSettings, nonNegativeInteger, type StorageConfig } from './config.js';
 import { isExpired, type StoredMessage } from './message.js';
 import { matchesPattern, planQuery, ResultCollector, type StorageQuery } from './query.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageHealth } from './storage.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
 import { checkMessage } from './validate.js';
 
@@ -164,6 +164,14 @@ export class RedisStorage implements Storage {
       }
       return removed;
     });
+  }
+
+  /** Ok while the client is connected and ready; otherwise the connection state and last error. */
+  health(): StorageHealth {
+    if (this.closed) return { ok: false, error: 'redis storage is closed' };
+    const status = this.client.status;
+    if (status === 'ready') return { ok: true };
+    return { ok: false, error: `redis ${status}${this.lastError ? `: ${this.lastError}` : ''}` };
   }
 
   async close(): Promise<void> {
