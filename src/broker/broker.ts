@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { createDashboardRoutes } from '../http/dashboard/page.js';
 import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
@@ -60,7 +61,7 @@ export interface BrokerOptions {
   readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
-  /** Extra HTTP routes of the shared port (the broker serves `/health` and `/metrics` itself). */
+  /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics` and the dashboard at `/`). */
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
   readonly cluster?: Cluster;
@@ -135,20 +136,9 @@ export class Broker implements BrokerCore {
     this.metrics = createMetricsRegistry({
       counters: this.counters,
       connections: () => this.sessions.size,
-      subscriptions: () => {
-        let count = 0;
-        for (const session of this.sessions.values()) count += session.subscriptions.size;
-        return count;
-      },
+      subscriptions: () => this.localSubscriptions(),
       cluster: this.cluster,
-      openBytes: () => {
-        const bytes = { in: 0, out: 0 };
-        for (const session of this.sessions.values()) {
-          bytes.in += session.connection.bytesReceived;
-          bytes.out += session.connection.bytesSent;
-        }
-        return bytes;
-      },
+      openBytes: () => this.openBytes(),
     });
     this.httpHandler = createHttpHandler(
       { health: () => this.health() },
@@ -165,6 +155,11 @@ export class Broker implements BrokerCore {
             },
           );
         },
+        ...createDashboardRoutes({
+          provider: options.monitor?.provider ?? 'none',
+          channel: options.monitor?.channel ?? 'stats',
+          interval: options.monitor?.interval ?? 1000,
+        }),
         ...options.httpRoutes,
       },
     );
@@ -195,7 +190,11 @@ export class Broker implements BrokerCore {
           counters: this.counters,
           contract: this.options.license.contract,
           connections: () => this.sessions.size,
-          subscriptions: () => this.trie.count,
+          // This node's clients only: in a cluster the trie also holds the peers' subscribers.
+          subscriptions: () => this.localSubscriptions(),
+          openBytes: () => this.openBytes(),
+          storage: () => ({ provider: this.storage.name, ok: this.storage.health().ok }),
+          cluster: () => this.cluster.state(),
           deliver: (ssid, topic, payload) => this.pubsub.deliver(ssid, topic, payload),
         },
         { ...this.options.monitor, node: this.nodeName },
@@ -222,6 +221,22 @@ export class Broker implements BrokerCore {
       'listening for MQTT, WebSocket and HTTP over TLS',
     );
     return { port, tlsPort };
+  }
+
+  private localSubscriptions(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.subscriptions.size;
+    return count;
+  }
+
+  /** Bytes in and out of the connections still open (closed ones are in the counters). */
+  private openBytes(): { in: number; out: number } {
+    const bytes = { in: 0, out: 0 };
+    for (const session of this.sessions.values()) {
+      bytes.in += session.connection.bytesReceived;
+      bytes.out += session.connection.bytesSent;
+    }
+    return bytes;
   }
 
   /** This node's name: `monitor.node`, else the cluster's name, else `node<port>`. */

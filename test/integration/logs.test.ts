@@ -8,9 +8,7 @@ import { DEFAULT_REFUSALS_PER_SECOND } from '../../src/broker/refusal-log.js';
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
 /** A broker whose log lines (JSON, as in production) are collected, with a way to await one. */
-async function loggedBroker(
-  level: LevelWithSilent,
-): Promise<{
+async function loggedBroker(level: LevelWithSilent): Promise<{
   server: TestBroker;
   lines: LogLine[];
   waitFor(match: (line: LogLine) => boolean): Promise<LogLine>;
