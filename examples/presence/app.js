@@ -10,6 +10,20 @@ const channel = params.get('channel') ?? 'presence-demo/';
 const users = new Map(); // connection id -> name
 document.getElementById('channel').textContent = channel;
 
+// Connection state and the broker's errors are shown on the page, not only in the console.
+function setStatus(state, text) {
+  const status = document.getElementById('status');
+  status.className = state;
+  status.textContent = text;
+}
+function showError(text) {
+  const box = document.getElementById('error');
+  box.hidden = false;
+  box.textContent = text;
+}
+const describe = (error) => (error.status ? `${error.status} ${error.message}` : error.message);
+const keyHint = `open this page with &key=<a key with r and p for ${channel}>`;
+
 function render(occupancy) {
   const list = document.getElementById('users');
   list.replaceChildren(
@@ -20,16 +34,37 @@ function render(occupancy) {
   document.getElementById('occupancy').textContent = String(occupancy ?? users.size);
 }
 
-const watcher = await connect({ host, port, transport: 'ws', reconnectPeriod: 0 });
-watcher.on('presence', (event) => {
-  if (event.event === 'subscribe') users.set(event.who.id, event.who.username ?? event.who.id);
-  if (event.event === 'unsubscribe') users.delete(event.who.id);
-  render(event.occupancy);
-});
-const status = await watcher.presence(key, channel, { changes: true });
-for (const who of status.who) users.set(who.id, who.username ?? who.id);
-render(status.occupancy);
-document.getElementById('status').textContent = 'watching';
+async function watch() {
+  setStatus('connecting', `connecting to ${host}:${port}…`);
+  let watcher;
+  try {
+    watcher = await connect({ host, port, transport: 'ws', reconnectPeriod: 0 });
+  } catch (error) {
+    setStatus('failed', 'not connected');
+    showError(`Cannot reach the broker at ws://${host}:${port}/: ${error.message}`);
+    return;
+  }
+  watcher.on('disconnect', () => setStatus('failed', 'disconnected from the broker (reload to retry)'));
+  watcher.on('presence', (event) => {
+    if (event.event === 'subscribe') users.set(event.who.id, event.who.username ?? event.who.id);
+    if (event.event === 'unsubscribe') users.delete(event.who.id);
+    render(event.occupancy);
+  });
+  setStatus('connecting', 'connected, asking for presence…');
+  let status;
+  try {
+    status = await watcher.presence(key, channel, { changes: true });
+  } catch (error) {
+    setStatus('failed', 'refused');
+    showError(
+      `The broker refused the presence request: ${describe(error)}${key ? '' : ` (no key given: ${keyHint})`}.`,
+    );
+    return;
+  }
+  for (const who of status.who) users.set(who.id, who.username ?? who.id);
+  render(status.occupancy);
+  setStatus('watching', 'watching');
+}
 
 const devices = new Map();
 async function toggle(name) {
@@ -39,16 +74,23 @@ async function toggle(name) {
     await device.disconnect();
     return;
   }
-  const client = await connect({
-    host,
-    port,
-    transport: 'ws',
-    username: name,
-    clientId: name,
-    reconnectPeriod: 0,
-  });
-  devices.set(name, client);
-  await client.subscribe(key, channel);
+  try {
+    const client = await connect({
+      host,
+      port,
+      transport: 'ws',
+      username: name,
+      clientId: name,
+      reconnectPeriod: 0,
+    });
+    devices.set(name, client);
+    await client.subscribe(key, channel);
+  } catch (error) {
+    devices.get(name)?.disconnect();
+    devices.delete(name);
+    showError(`${name} could not join ${channel}: ${describe(error)}.`);
+  }
 }
 document.getElementById('toggle-alan').onclick = () => toggle('Alan');
 document.getElementById('toggle-margaret').onclick = () => toggle('Margaret');
+void watch();

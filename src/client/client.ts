@@ -294,16 +294,30 @@ export function connect(options: ConnectOptions = {}): Promise<EmitterClient> {
   });
   const emitter = new EmitterClient(client, options.requestTimeout ?? 10000);
   return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
+    const settle = (): void => {
       client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+    };
+    const onError = (error: Error): void => {
+      settle();
       if (options.reconnectPeriod === 0 || !client.connected) client.end(true);
       reject(error);
     };
+    // A browser's WebSocket that cannot connect only closes (no error event): without reconnecting,
+    // that is the end of it.
+    const onClose = (): void => {
+      if (options.reconnectPeriod !== 0) return;
+      settle();
+      client.end(true);
+      reject(new Error(`cannot connect to ${url}: the connection closed before CONNACK`));
+    };
     const onConnect = (): void => {
-      client.off('error', onError);
+      settle();
       resolve(emitter);
     };
     client.once('connect', onConnect);
     client.once('error', onError);
+    client.on('close', onClose);
   });
 }

@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../helpers/browser.js';
 import { connectClient, keygen } from '../helpers/clients.js';
 import { startTestBroker } from '../helpers/broker.js';
+import { freePort } from '../helpers/redis.js';
 
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-test('the presence demo page, on the browser bundle over WebSocket, shows joins and leaves', async () => {
-  // Build the bundle and lay the page out in a temp dir, served over HTTP on loopback.
+/** Builds the bundle and lays the presence page out in a temp dir, served over HTTP on loopback. */
+async function servePresenceDemo(): Promise<{ port: number; close(): void }> {
   const site = mkdtempSync(join(tmpdir(), 'emitter-presence-'));
   execFileSync(process.execPath, [join(examples, 'build-bundle.mjs'), join(site, 'emitter-client.js')]);
   for (const file of ['index.html', 'app.js'])
@@ -32,8 +33,12 @@ test('the presence demo page, on the browser bundle over WebSocket, shows joins 
     response.end(body);
   });
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
-  const webPort = (web.address() as { port: number }).port;
+  return { port: (web.address() as { port: number }).port, close: () => web.close() };
+}
 
+test('the presence demo page, on the browser bundle over WebSocket, shows joins and leaves', async () => {
+  const web = await servePresenceDemo();
+  const webPort = web.port;
   const server = await startTestBroker();
   const helper = await connectClient(server.port);
   const key = await keygen(helper, server.secret, 'presence-demo/', 'rp');
@@ -66,6 +71,46 @@ test('the presence demo page, on the browser bundle over WebSocket, shows joins 
     assert.deepEqual(await names(), ['Margaret']);
     assert.equal(await page.textContent('#occupancy'), '1');
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.close();
+    web.close();
+  }
+});
+
+test('the presence demo page shows the broker refusing a bad or missing key, and an unreachable broker', async () => {
+  const web = await servePresenceDemo();
+  const server = await startTestBroker();
+  const helper = await connectClient(server.port);
+  const readOnly = await keygen(helper, server.secret, 'presence-demo/', 'r'); // no p
+  await helper.end();
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const open = async (params: Record<string, string>): Promise<string> => {
+      const query = new URLSearchParams({ host: '127.0.0.1', channel: 'presence-demo/', ...params });
+      await page.goto(`http://127.0.0.1:${web.port}/index.html?${query}`);
+      await page.waitForSelector('#error:not([hidden])', { timeout: 10000 });
+      return (await page.textContent('#error')) ?? '';
+    };
+    const port = String(server.port);
+    assert.match(await open({ port, key: readOnly }), /refused the presence request: 401 the security key/);
+    assert.equal(await page.textContent('#status'), 'refused');
+    const missing = await open({ port });
+    assert.match(missing, /refused the presence request: 400 the request was invalid/);
+    assert.match(missing, /no key given: open this page with &key=/);
+
+    // A device without the key's permission: its refusal is shown too.
+    await open({ port, key: 'x' });
+    await page.click('#toggle-alan');
+    await page.waitForSelector('#error:has-text("Alan could not join")', { timeout: 10000 });
+
+    const closed = await freePort();
+    assert.match(
+      await open({ port: String(closed), key: readOnly }),
+      /Cannot reach the broker at ws:\/\/127\.0\.0\.1:/,
+    );
+    assert.equal(await page.textContent('#status'), 'not connected');
   } finally {
     await browser.close();
     await server.close();
