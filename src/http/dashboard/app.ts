@@ -89,6 +89,18 @@ const charts = CHARTS.map(({ metric, title, format }) => {
   return { metric, format, svg, now, legend };
 });
 
+let renderPending = false;
+
+// Snapshots of many nodes arrive close together: draw once per frame (and not at all in a hidden tab).
+function scheduleRender(): void {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    render();
+  });
+}
+
 function render(): void {
   const now = Date.now();
   const first = Math.min(...[...nodes.values()].map((n) => n.samples[0]?.t ?? now));
@@ -235,7 +247,7 @@ function onStats(message: EmitterMessage): void {
     nodes.set(snapshot.node, state);
     // The first snapshot only gives the counters a base: rates start with the second.
     state.samples.push({ ...gauges(snapshot, t), messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 });
-    render();
+    scheduleRender();
     return;
   }
   const previous = state.last;
@@ -254,7 +266,7 @@ function onStats(message: EmitterMessage): void {
   state.last = snapshot;
   state.seenAt = Date.now();
   while (state.samples.length > 0 && state.samples[0].t < t - WINDOW_MS) state.samples.shift();
-  render();
+  scheduleRender();
 }
 
 function gauges(snapshot: Snapshot, t: number): Pick<Sample, 't' | 'connections' | 'subscriptions'> {
