@@ -1,7 +1,8 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createHttpHandler, type Route as HttpRoute } from '../http/handler.js';
+import { createDashboardRoutes } from '../http/dashboard/page.js';
+import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { createPresenceRoute } from '../http/presence-route.js';
 import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
@@ -19,6 +20,7 @@ import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
+import { RefusalLog } from './refusal-log.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -60,7 +62,7 @@ export interface BrokerOptions {
   readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
-  /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics` and `/presence` itself). */
+  /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics`, `/presence` and the dashboard at `/`). */
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
   readonly cluster?: Cluster;
@@ -86,18 +88,21 @@ export class Broker implements BrokerCore {
   /** Connected sessions by connection id. */
   readonly sessions = new Map<string, ClientSession>();
   readonly counters = new BrokerCounters();
+  readonly refusals: RefusalLog;
   readonly metrics: Registry;
   private readonly httpHandler: RequestListener;
   private closing = false;
   private readonly startedAt = Date.now();
   private readonly servers: SharedPortServer[] = [];
   private monitor: Monitor | undefined;
+  private port = 0;
   private connectWindow = 0;
   private connectsInWindow = 0;
   private readonly logger: Logger;
 
   constructor(private readonly options: BrokerOptions) {
     this.logger = options.logger;
+    this.refusals = new RefusalLog(options.logger);
     this.limits = {
       messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE,
       outgoingBuffer: options.limits?.outgoingBuffer ?? DEFAULT_OUTGOING_BUFFER,
@@ -129,35 +134,17 @@ export class Broker implements BrokerCore {
         createKeyBanHandler(this.authority),
         createHistoryHandler(this.pubsub),
       ],
-      { logger: this.logger, counters: this.counters },
+      { logger: this.logger, counters: this.counters, refusals: this.refusals },
     );
     this.metrics = createMetricsRegistry({
       counters: this.counters,
       connections: () => this.sessions.size,
-      subscriptions: () => {
-        let count = 0;
-        for (const session of this.sessions.values()) count += session.subscriptions.size;
-        return count;
-      },
+      subscriptions: () => this.localSubscriptions(),
       cluster: this.cluster,
-      openBytes: () => {
-        const bytes = { in: 0, out: 0 };
-        for (const session of this.sessions.values()) {
-          bytes.in += session.connection.bytesReceived;
-          bytes.out += session.connection.bytesSent;
-        }
-        return bytes;
-      },
+      openBytes: () => this.openBytes(),
     });
     this.httpHandler = createHttpHandler(
-      {
-        healthy: () => !this.closing,
-        status: () => ({
-          uptime: Math.round((Date.now() - this.startedAt) / 1000),
-          connections: this.sessions.size,
-          storage: this.storage.name,
-        }),
-      },
+      { health: () => this.health() },
       {
         '/metrics': (_request, response) => {
           this.metrics.metrics().then(
@@ -172,6 +159,11 @@ export class Broker implements BrokerCore {
           );
         },
         '/presence': createPresenceRoute((body) => this.presence.query(body)),
+        ...createDashboardRoutes({
+          provider: options.monitor?.provider ?? 'none',
+          channel: options.monitor?.channel ?? 'stats',
+          interval: options.monitor?.interval ?? 1000,
+        }),
         ...options.httpRoutes,
       },
     );
@@ -195,16 +187,21 @@ export class Broker implements BrokerCore {
     });
     this.servers.push(plain);
     const port = plain.address().port;
+    this.port = port;
     if (this.options.monitor) {
       this.monitor = startMonitor(
         {
           counters: this.counters,
           contract: this.options.license.contract,
           connections: () => this.sessions.size,
-          subscriptions: () => this.trie.count,
+          // This node's clients only: in a cluster the trie also holds the peers' subscribers.
+          subscriptions: () => this.localSubscriptions(),
+          openBytes: () => this.openBytes(),
+          storage: () => ({ provider: this.storage.name, ok: this.storage.health().ok }),
+          cluster: () => this.cluster.state(),
           deliver: (ssid, topic, payload) => this.pubsub.deliver(ssid, topic, payload),
         },
-        { node: this.options.monitor.node ?? `node${port}`, ...this.options.monitor },
+        { ...this.options.monitor, node: this.nodeName },
       );
     }
     this.logger.info(
@@ -228,6 +225,49 @@ export class Broker implements BrokerCore {
       'listening for MQTT, WebSocket and HTTP over TLS',
     );
     return { port, tlsPort };
+  }
+
+  private localSubscriptions(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.subscriptions.size;
+    return count;
+  }
+
+  /** Bytes in and out of the connections still open (closed ones are in the counters). */
+  private openBytes(): { in: number; out: number } {
+    const bytes = { in: 0, out: 0 };
+    for (const session of this.sessions.values()) {
+      bytes.in += session.connection.bytesReceived;
+      bytes.out += session.connection.bytesSent;
+    }
+    return bytes;
+  }
+
+  /** This node's name: `monitor.node`, else the cluster's name, else `node<port>`. */
+  get nodeName(): string {
+    return this.options.monitor?.node ?? (this.options.cluster ? this.cluster.name : `node${this.port}`);
+  }
+
+  /**
+   * What `/health` reports. `unavailable` (503) while shutting down or while the storage cannot work
+   * (Redis unreachable, disk failing): a load balancer should send clients elsewhere. `degraded` (200)
+   * while a cluster node is cut off from Redis: it still serves its own clients.
+   */
+  health(): HealthReport {
+    const storage = this.storage.health();
+    const cluster = this.cluster.state();
+    let status: HealthReport['status'] = 'ok';
+    if (this.closing || !storage.ok) status = 'unavailable';
+    else if (!cluster.connected) status = 'degraded';
+    return {
+      status,
+      ...(this.closing ? { reason: 'shutting down' } : {}),
+      node: this.nodeName,
+      uptime: Math.round((Date.now() - this.startedAt) / 1000),
+      connections: this.sessions.size,
+      storage: { provider: this.storage.name, ...storage },
+      cluster,
+    };
   }
 
   /** True once `close` has begun (`/health` answers 503). */
@@ -267,7 +307,13 @@ export class Broker implements BrokerCore {
   }
 
   sessionConnected(session: ClientSession): void {
-    this.logger.debug({ id: session.id, clientId: session.clientId }, 'client connected');
+    // Guarded: reading the address costs a system call. Read here, it stays known after the close.
+    if (!this.logger.isLevelEnabled('debug')) return;
+    const { id, clientId, connection } = session;
+    this.logger.debug(
+      { clientId, connection: id, remoteAddress: connection.remoteAddress },
+      'client connected',
+    );
   }
 
   sessionClosed(session: ClientSession): void {
@@ -275,7 +321,12 @@ export class Broker implements BrokerCore {
     this.counters.bytesIn += session.connection.bytesReceived;
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
-    this.logger.debug({ id: session.id }, 'client disconnected');
+    if (!this.logger.isLevelEnabled('debug')) return;
+    const { id, clientId, connection } = session;
+    this.logger.debug(
+      { clientId, connection: id, remoteAddress: connection.remoteAddress },
+      'client disconnected',
+    );
   }
 
   sessionFailed(session: ClientSession, error: unknown): void {

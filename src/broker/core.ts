@@ -1,5 +1,6 @@
 import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
+import type { RefusalLog } from './refusal-log.js';
 import type { RequestRouter } from './requests.js';
 import type { ClientSession } from './session.js';
 
@@ -15,6 +16,8 @@ export interface BrokerCore {
     readonly maxTopicLevels: number;
   };
   readonly counters: BrokerCounters;
+  /** Where refused requests are logged (rate-limited). */
+  readonly refusals: RefusalLog;
   sessionConnected(session: ClientSession): void;
   sessionClosed(session: ClientSession): void;
   /** Handling a session's packet threw: log and count it (the session's connection is closing). */

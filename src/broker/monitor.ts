@@ -1,20 +1,27 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { hashLevel } from '../channel/index.js';
+import type { ClusterState } from '../cluster/index.js';
 import type { BrokerCounters } from './metrics.js';
 
 /** One sample of the broker's state, as the monitoring sinks report it. */
 export interface StatsSnapshot {
   readonly node: string;
+  /** Unix seconds. */
   readonly time: number;
+  /** Milliseconds since the epoch (rates are counter deltas over `timestamp` deltas). */
+  readonly timestamp: number;
   readonly connections: number;
   readonly subscriptions: number;
   readonly messagesIn: number;
   readonly messagesOut: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  readonly storedMessages: number;
   readonly rss: number;
   readonly heapUsed: number;
   readonly uptime: number;
+  readonly storage: { readonly provider: string; readonly ok: boolean };
+  readonly cluster: ClusterState;
 }
 
 /** Where snapshots come from and where `self` publishes them. */
@@ -23,6 +30,10 @@ export interface MonitorSource {
   readonly contract: number;
   connections(): number;
   subscriptions(): number;
+  /** Bytes in/out of the connections still open (closed ones are already in the counters). */
+  openBytes(): { in: number; out: number };
+  storage(): { readonly provider: string; readonly ok: boolean };
+  cluster(): ClusterState;
   /** Delivers a message on an SSID to its subscribers (no key check: it is the broker's own). */
   deliver(ssid: number[], topic: string, payload: Buffer): void;
 }
@@ -52,18 +63,24 @@ export function startMonitor(source: MonitorSource, options: MonitorOptions): Mo
   const snapshot = (): StatsSnapshot => {
     const memory = process.memoryUsage();
     const c = source.counters;
+    const open = source.openBytes();
+    const now = Date.now();
     return {
       node: options.node,
-      time: Math.floor(Date.now() / 1000),
+      time: Math.floor(now / 1000),
+      timestamp: now,
       connections: source.connections(),
       subscriptions: source.subscriptions(),
       messagesIn: c.messagesIn,
       messagesOut: c.messagesOut,
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
+      bytesIn: c.bytesIn + open.in,
+      bytesOut: c.bytesOut + open.out,
+      storedMessages: c.storedMessages,
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       uptime: Math.round(process.uptime()),
+      storage: source.storage(),
+      cluster: source.cluster(),
     };
   };
   let tick: (() => void) | undefined;

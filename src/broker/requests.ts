@@ -4,6 +4,7 @@ import { EmitterError, Errors } from '../errors.js';
 import { errorFields, LogThrottle } from '../services/failure-log.js';
 import { RequestFailure, type RequestHandler, type RequestResult } from '../services/request.js';
 import type { Session } from '../services/session.js';
+import type { RefusalLog } from './refusal-log.js';
 
 /** What the request router reports to. */
 export interface RequestRouterOptions {
@@ -11,6 +12,8 @@ export interface RequestRouterOptions {
   readonly logger?: Logger;
   /** Counts every error reply by Emitter status (`emitter_request_errors_total`). */
   readonly counters?: { error(status: number): void };
+  /** Logs refused requests (info, rate-limited). */
+  readonly refusals?: RefusalLog;
 }
 
 /** Routes `emitter/<name>/` publishes to the built-in request handlers and sends their replies. */
@@ -57,6 +60,7 @@ export class RequestRouter {
     }
     const error = result instanceof RequestFailure ? result.error : result;
     if (error instanceof EmitterError) this.options.counters?.error(error.status);
+    if (error instanceof EmitterError) this.options.refusals?.refused(session, error);
     session.sendJson(topic, replyBody(result, req));
   }
 

@@ -161,6 +161,7 @@ export class ClientSession implements Session, MqttConnectionHandler {
 
   private sendError(error: EmitterError, req?: number): void {
     this.core.counters.error(error.status);
+    this.core.refusals.refused(this, error);
     this.sendJson(ERROR_TOPIC, error.toJSON(req));
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
 import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
 import { EmitterError } from '../errors.js';
@@ -15,6 +15,7 @@ import {
 } from '../storage/index.js';
 import { RedisCluster } from '../cluster/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
+import { createLogger } from './log-output.js';
 import { isSupervisor, superviseWorkers } from './workers.js';
 import { VERSION } from './version.js';
 
@@ -61,7 +62,7 @@ export async function runCli(
       case 'keygen':
         return keygen(command, env, output);
       case 'serve':
-        return await serve(command, env, output);
+        return await serve(command, env);
     }
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -107,14 +108,13 @@ function keygen(
 async function serve(
   command: Extract<CliCommand, { command: 'serve' }>,
   env: NodeJS.ProcessEnv,
-  output: CliOutput,
 ): Promise<number> {
   const config = loadConfig({
     path: command.configPath,
     explicitPath: command.configPath !== undefined,
     env,
   });
-  const logger = pino({ level: config.logging.level, base: undefined });
+  const logger = createLogger(config.logging.level, config.logging.format);
   const redisUrls = clusterRedisUrls(config);
   const nodeName = config.cluster.name || `${hostname().replace(/[^A-Za-z0-9.:-]/g, '-')}-${process.pid}`;
   if (config.cluster.workers > 1 && redisUrls.length === 0) {
@@ -122,7 +122,7 @@ async function serve(
       'cluster.workers: several workers join through Redis; set cluster.redis (EMITTER_CLUSTER_REDIS) too',
     );
   }
-  const license = resolveLicense(config, output);
+  const license = resolveLicense(config, logger);
   if (isSupervisor(config.cluster.workers)) {
     if (config.storage.provider !== 'redis') {
       logger.warn(
@@ -147,7 +147,8 @@ async function serve(
     storage,
     authority,
     httpRoutes: { '/keygen': createKeygenPage(authority) },
-    monitor: monitorOptions(config),
+    // In a cluster the node's stats channel (and /health, the dashboard) use its unique cluster name.
+    monitor: monitorOptions(config, redisUrls.length > 0 ? nodeName : undefined),
     cluster:
       redisUrls.length === 0
         ? undefined
@@ -195,13 +196,13 @@ function clusterRedisUrls(config: Config): string[] {
 }
 
 // Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
-function monitorOptions(config: Config): BrokerOptions['monitor'] {
+function monitorOptions(config: Config, clusterNode: string | undefined): BrokerOptions['monitor'] {
   const settings = config.monitor.config;
   const text = (value: unknown): string | undefined =>
     typeof value === 'string' && value ? value : undefined;
   return {
     provider: config.monitor.provider,
-    node: config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-'),
+    node: clusterNode ?? (config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-')),
     interval: typeof settings.interval === 'number' ? settings.interval : undefined,
     channel: text(settings.channel),
     url: text(settings.url),
@@ -229,15 +230,20 @@ async function devTls(config: Config, logger: Logger): Promise<BrokerOptions['tl
   return { ...parseListenAddress(listen, 8443), cert: pems.cert, key: pems.private };
 }
 
-// First start without a licence: say so, make one, print it and the secret, and keep serving.
-function resolveLicense(config: Config, output: CliOutput): License {
+// First start without a licence: say so, make one, log it and the secret, and keep serving. Logged like
+// every other start-up line (one format per stream), and at warn even when the level hides warnings: a
+// licence nobody saw would be lost at the next restart.
+function resolveLicense(config: Config, logger: Logger): License {
   if (config.license) return readLicense(config.license);
   const { license } = generateLicense();
-  output.out(
-    "[service] unable to find a license, make sure 'license' value is set in the config file or EMITTER_LICENSE environment variable",
+  const notice = logger.isLevelEnabled('warn') ? logger : logger.child({}, { level: 'warn' });
+  notice.warn(
+    "unable to find a license, make sure 'license' value is set in the config file or EMITTER_LICENSE environment variable",
   );
-  output.out(`[service] generated new license: ${license.toString()}`);
-  output.out(`[service] generated new secret key: ${license.newMasterKey()}`);
+  notice.warn(
+    { license: license.toString(), secret: license.newMasterKey() },
+    'generated a new license and secret key: keep both',
+  );
   return license;
 }
 

@@ -52,6 +52,16 @@ export interface ClusterCounters {
   dropped: number;
 }
 
+/** A cluster's state as `/health` and the dashboard report it. */
+export interface ClusterState {
+  /** `local` (alone) or `redis`. */
+  readonly provider: string;
+  /** False while a Redis cluster is not joined (Redis unreachable): the node serves its own clients only. */
+  readonly connected: boolean;
+  /** The peer nodes known alive, by name. */
+  readonly peers: readonly string[];
+}
+
 /** How a broker joins other brokers: `local` (alone) or `redis` (many nodes through Redis). */
 export interface Cluster {
   /** This node's unique name. */
@@ -67,6 +77,8 @@ export interface Cluster {
   unsubscribed(subscription: MemberSubscription): void;
   /** Leaves the cluster (peers drop this node's subscribers at once) and closes connections. */
   close(): Promise<void>;
+  /** Whether it is joined and which peers it knows. */
+  state(): ClusterState;
 }
 
 /** A broker on its own: nothing to replicate. */
@@ -80,4 +92,7 @@ export class LocalCluster implements Cluster {
   subscribed(): void {}
   unsubscribed(): void {}
   async close(): Promise<void> {}
+  state(): ClusterState {
+    return { provider: 'local', connected: true, peers: [] };
+  }
 }

@@ -41,6 +41,7 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   'monitor.config': 'map',
   'logging.provider': 'string',
   'logging.level': 'string',
+  'logging.format': 'string',
   'contract.provider': 'string',
   'contract.config': 'map',
   'metering.provider': 'string',

@@ -76,6 +76,8 @@ const fileSchema = z.object({
       provider: z.string().default('stderr'),
       // Unset: `debug` decides (configSchema).
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+      /** `auto`: readable lines on a terminal, JSON lines otherwise. */
+      format: z.enum(['auto', 'json', 'text']).default('auto'),
     })
     .prefault({}),
   contract: providerSection('single'),

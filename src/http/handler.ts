@@ -3,12 +3,16 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 /** A route on the HTTP side of the shared port. */
 export type Route = (request: IncomingMessage, response: ServerResponse) => void;
 
+/** The node's state for `/health`: `ok` and `degraded` answer 200, `unavailable` answers 503. */
+export interface HealthReport {
+  readonly status: 'ok' | 'degraded' | 'unavailable';
+  readonly [detail: string]: unknown;
+}
+
 /** What the HTTP side needs to know about the broker. */
 export interface HttpStatusSource {
-  /** True while the broker serves normally; false while shutting down or degraded. */
-  healthy(): boolean;
-  /** A small status object for `/health`. */
-  status(): Record<string, unknown>;
+  /** The state `/health` reports (a load balancer takes a node out on 503). */
+  health(): HealthReport;
 }
 
 /** Builds the request listener for the shared port: `/health` plus any extra routes. */
@@ -33,8 +37,11 @@ export function createHttpHandler(
 }
 
 function health(source: HttpStatusSource, request: IncomingMessage, response: ServerResponse): void {
-  const ok = source.healthy();
-  const body = JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...source.status() });
-  response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  const report = source.health();
+  const body = JSON.stringify(report);
+  response.writeHead(report.status === 'unavailable' ? 503 : 200, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+  });
   response.end(request.method === 'HEAD' ? undefined : body);
 }

@@ -6,6 +6,7 @@ export {
   StorageProvider,
   type Storage,
   type StorageOptions,
+  type StorageHealth,
 } from './storage.js';
 export { DEFAULT_MAX_QUERY_BYTES, type StorageConfig } from './config.js';
 export { StorageError, StorageErrorCode } from './storage-error.js';

@@ -10,7 +10,7 @@ import { Heap } from './heap.js';
 import { ChannelIndex, type Entry } from './inmemory-index.js';
 import { isExpired, type StoredMessage } from './message.js';
 import { planQuery, ResultCollector, type StorageQuery } from './query.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageHealth } from './storage.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
 import { checkMessage } from './validate.js';
 
@@ -114,6 +114,11 @@ export class InMemoryStorage implements Storage {
   async purgeExpired(): Promise<number> {
     this.checkOpen();
     return this.purge();
+  }
+
+  /** Ok until closed: memory is bounded by `maxBytes` (the oldest messages make room). */
+  health(): StorageHealth {
+    return this.closed ? { ok: false, error: 'inmemory storage is closed' } : { ok: true };
   }
 
   /** Stops the purge timer and frees every message. */

@@ -4,7 +4,7 @@ import type { Ssid } from '../channel/ssid.js';
 import { commonSettings, type StorageConfig } from './config.js';
 import type { StoredMessage } from './message.js';
 import type { StorageQuery } from './query.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageHealth } from './storage.js';
 
 /** A storage that drops every message; queries return `[]`. */
 export class NoopStorage implements Storage {
@@ -30,4 +30,9 @@ export class NoopStorage implements Storage {
 
   /** Nothing to release. */
   async close(): Promise<void> {}
+
+  /** Always ok: nothing can fail. */
+  health(): StorageHealth {
+    return { ok: true };
+  }
 }

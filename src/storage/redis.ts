@@ -26,7 +26,7 @@ import { commonSettings, nonNegativeInteger, positiveInteger, type StorageConfig
 import { HoldBuffer, type HoldLimits } from './hold-buffer.js';
 import { isExpired, type StoredMessage } from './message.js';
 import { matchesPattern, planQuery, ResultCollector, type StorageQuery } from './query.js';
-import type { Storage, StorageOptions } from './storage.js';
+import type { Storage, StorageHealth, StorageOptions } from './storage.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
 import { checkMessage } from './validate.js';
 
@@ -244,6 +244,14 @@ export class RedisStorage implements Storage {
       }
       return removed;
     });
+  }
+
+  /** Ok while the client is connected and ready; otherwise the connection state and last error. */
+  health(): StorageHealth {
+    if (this.closed) return { ok: false, error: 'redis storage is closed' };
+    const status = this.client.status;
+    if (status === 'ready') return { ok: true };
+    return { ok: false, error: `redis ${status}${this.lastError ? `: ${this.lastError}` : ''}` };
   }
 
   async close(): Promise<void> {

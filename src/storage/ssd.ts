@@ -23,7 +23,7 @@ import { isExpired, type StoredMessage } from './message.js';
 import { planQuery, ResultCollector, type StorageQuery } from './query.js';
 import { DATABASE_FILE, openDatabase, sqliteError, SsdSql, type Synchronous } from './ssd-schema.js';
 import { encodeSsid, runQuery, type QueryStatements, type Row } from './ssd-query.js';
-import type { Storage } from './storage.js';
+import type { Storage, StorageHealth } from './storage.js';
 import { StorageError, StorageErrorCode } from './storage-error.js';
 import { checkMessage } from './validate.js';
 
@@ -41,6 +41,9 @@ interface PendingWrite {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
+
+// How long a failed commit keeps the storage reported unhealthy (see health()).
+const FAILURE_HEALTH_WINDOW_MS = 30_000;
 
 /** Messages in a SQLite database on disk. */
 export class SsdStorage implements Storage {
@@ -61,6 +64,8 @@ export class SsdStorage implements Storage {
   private purgeTimer: NodeJS.Timeout | undefined;
   private purgeContinuation: NodeJS.Immediate | undefined;
   private closed = false;
+  // The last failed commit (time and cause), for health(); a later successful commit clears it.
+  private lastFailure: { at: number; error: string } | undefined;
 
   constructor(config: StorageConfig = {}) {
     const common = commonSettings(config);
@@ -155,6 +160,19 @@ export class SsdStorage implements Storage {
     return total;
   }
 
+  /**
+   * Not ok when closed, or when a commit failed (disk full, file gone read-only) in the last 30 s and
+   * none has succeeded since: long enough for a load balancer to act, short enough that a node taken
+   * out of rotation (so writing nothing) is tried again rather than kept out forever.
+   */
+  health(): StorageHealth {
+    if (this.closed) return { ok: false, error: `ssd storage ${this.path} is closed` };
+    const failure = this.lastFailure;
+    if (failure && Date.now() - failure.at < FAILURE_HEALTH_WINDOW_MS)
+      return { ok: false, error: failure.error };
+    return { ok: true };
+  }
+
   /** Commits pending writes, stops the timers and closes the database (which checkpoints the WAL). */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -186,9 +204,11 @@ export class SsdStorage implements Storage {
       this.insertBatch(batch);
     } catch (err) {
       const error = sqliteError(err, this.path);
+      this.lastFailure = { at: Date.now(), error: error.message };
       for (const write of batch) write.reject(error);
       return;
     }
+    this.lastFailure = undefined;
     for (const write of batch) write.resolve();
   }
 

@@ -45,6 +45,15 @@ export interface Storage {
   purgeExpired(): Promise<number>;
   /** Commits pending writes, stops timers and releases files; later calls reject with `Closed`. */
   close(): Promise<void>;
+  /** Whether it can store and read now (Redis reachable, database writable, not closed); cheap, for /health. */
+  health(): StorageHealth;
+}
+
+/** A storage's state as `/health` reports it. */
+export interface StorageHealth {
+  readonly ok: boolean;
+  /** Why not, when not ok. */
+  readonly error?: string;
 }
 
 /** What a provider gets besides its settings. */

@@ -51,11 +51,16 @@ test('emitter version, license and keygen work offline', async () => {
 test('first start without a licence prints one and its secret, then serves MQTT and HTTP; SIGTERM exits 0', async () => {
   const child = spawnEmitter([], { EMITTER_LICENSE: '', EMITTER_LISTEN: '127.0.0.1:0' });
   try {
-    const lines = await waitForOutput(child, /generated new secret key: (\S+)\n/);
-    const stdout = lines.input;
-    assert.match(stdout, /\[service\] unable to find a license, make sure 'license' value is set/);
-    assert.match(stdout, /\[service\] generated new license: \S+:3\n/);
     const port = Number((await waitForOutput(child, /"address":"127\.0\.0\.1:(\d+)"/))[1]);
+    // Piped stdout: JSON lines only, the generated licence and secret included (one format per stream).
+    const logged = (await waitForOutput(child, /listening[^\n]*\n/)).input
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.match(String(logged[0].msg), /unable to find a license, make sure 'license' value is set/);
+    const generated = logged.find((line) => typeof line.secret === 'string');
+    assert.match(String(generated?.license), /^\S+:3$/);
+    const secret = String(generated?.secret);
 
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200);
@@ -67,7 +72,7 @@ test('first start without a licence prints one and its secret, then serves MQTT 
     const client = await connectClient(port);
     await client.mqtt.publishAsync(
       'emitter/keygen/',
-      JSON.stringify({ key: lines[1], channel: 'a/', type: 'rw' }),
+      JSON.stringify({ key: secret, channel: 'a/', type: 'rw' }),
     );
     assert.equal((await client.nextJson('emitter/keygen/')).status, 200);
     await client.end();

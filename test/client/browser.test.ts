@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { connectClient, keygen } from '../helpers/clients.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { freePort } from '../helpers/redis.js';
 
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -168,5 +169,36 @@ describe('the browser bundle in Chromium', () => {
     assert.deepEqual(await names(), ['Margaret']);
     assert.equal(await page.textContent('#occupancy'), '1');
     assert.deepEqual(errors, []);
+  });
+
+  test('the presence demo page shows the broker refusing a bad or missing key, and an unreachable broker', async () => {
+    const helper = await connectClient(broker.port);
+    const readOnly = await keygen(helper, broker.secret, 'presence-demo/', 'r'); // no p
+    await helper.end();
+    const page = await browser.newPage();
+    const open = async (params: Record<string, string>): Promise<string> => {
+      const query = new URLSearchParams({ host: '127.0.0.1', channel: 'presence-demo/', ...params });
+      await page.goto(`http://127.0.0.1:${web.port}/index.html?${query}`);
+      await page.waitForSelector('#error:not([hidden])', { timeout: 10000 });
+      return (await page.textContent('#error')) ?? '';
+    };
+    const port = String(broker.port);
+    assert.match(await open({ port, key: readOnly }), /refused the presence request: 401 the security key/);
+    assert.equal(await page.textContent('#status'), 'refused');
+    const missing = await open({ port });
+    assert.match(missing, /refused the presence request: 400 the request was invalid/);
+    assert.match(missing, /no key given: open this page with &key=/);
+
+    // A device without the key's permission: its refusal is shown too.
+    await open({ port, key: 'x' });
+    await page.click('#toggle-alan');
+    await page.waitForSelector('#error:has-text("Alan could not join")', { timeout: 10000 });
+
+    const closed = await freePort();
+    assert.match(
+      await open({ port: String(closed), key: readOnly }),
+      /Cannot reach the broker at ws:\/\/127\.0\.0\.1:/,
+    );
+    assert.equal(await page.textContent('#status'), 'not connected');
   });
 });

@@ -8,7 +8,7 @@ import { connectClient, keygen } from '../helpers/clients.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { spawnEmitter, waitForOutput } from '../helpers/process.js';
-import { createHttpHandler } from '../../src/http/handler.js';
+import { createHttpHandler, type HealthReport } from '../../src/http/handler.js';
 import { generateLicense } from '../../src/security/index.js';
 
 test('/metrics counters move by the right amounts with traffic', async () => {
@@ -46,9 +46,9 @@ test('/metrics counters move by the right amounts with traffic', async () => {
   }
 });
 
-test('/health is 200 when serving and 503 when not', async () => {
-  let healthy = true;
-  const handler = createHttpHandler({ healthy: () => healthy, status: () => ({ connections: 0 }) });
+test('/health is 200 when ok or degraded and 503 when unavailable', async () => {
+  let status: HealthReport['status'] = 'ok';
+  const handler = createHttpHandler({ health: () => ({ status, connections: 0 }) });
   const { createServer } = await import('node:http');
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -56,7 +56,9 @@ test('/health is 200 when serving and 503 when not', async () => {
   const ok = await fetch(`http://127.0.0.1:${port}/health`);
   assert.equal(ok.status, 200);
   assert.deepEqual(await ok.json(), { status: 'ok', connections: 0 });
-  healthy = false;
+  status = 'degraded';
+  assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+  status = 'unavailable';
   const down = await fetch(`http://127.0.0.1:${port}/health`);
   assert.equal(down.status, 503);
   assert.equal(((await down.json()) as { status: string }).status, 'unavailable');

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, Cluster as RedisClusterClient } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Cluster, ClusterCounters, ClusterHost, MemberSubscription, Route } from '../cluster.js';
+import type {
+  Cluster,
+  ClusterCounters,
+  ClusterHost,
+  ClusterState,
+  MemberSubscription,
+  Route,
+} from '../cluster.js';
 import { decodeFrames, encodeFrameHeader, FrameKind } from './frames.js';
 import {
   fromWire,
@@ -155,6 +162,15 @@ export class RedisCluster implements Cluster {
     const field = memberField(subscription.id, subscription.ssid);
     if (!this.own.delete(field)) return;
     this.announce('unsub', field, subscription);
+  }
+
+  /** Connected once Redis answers and this node's snapshot is written (joined); peers by name. */
+  state(): ClusterState {
+    return {
+      provider: 'redis',
+      connected: this.redisUp && this.registered && !this.closed,
+      peers: [...this.peersByName.keys()].sort(),
+    };
   }
 
   async close(): Promise<void> {
