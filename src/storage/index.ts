@@ -29,3 +29,19 @@ export { DEFAULT_MAX_MEMORY_BYTES, InMemoryStorage } from './inmemory.js';
 export { DEFAULT_SSD_DIR, SsdStorage } from './ssd.js';
 export { NoopStorage } from './noop.js';
 export { RedisStorage, type RedisStorageConfig } from './redis.js';
+export {
+  createSessionStore,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  InMemorySessionStore,
+  OutgoingState,
+  resolveSessionProvider,
+  type EnqueueResult,
+  type OutgoingEntry,
+  type QueuedMessage,
+  type SessionRecord,
+  type SessionStore,
+  type SessionStoreConfig,
+  type StoredSubscription,
+  type StoredWill,
+} from './sessions/index.js';
