@@ -5,8 +5,11 @@
  */
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { IPublishPacket } from 'mqtt';
+import { InMemorySessionStore, type SessionStore } from '../../src/storage/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { RawMqttClient } from '../helpers/raw-mqtt.js';
@@ -437,6 +440,124 @@ describe('session expiry', () => {
     } finally {
       await publisher.end();
       await server.close();
+    }
+  });
+});
+
+describe('Debian mosquitto clients', () => {
+  /** Runs a command to completion (bounded); resolves with its exit code and stdout. */
+  async function run(
+    command: string,
+    args: string[],
+    timeoutMs = 15000,
+  ): Promise<{ code: number | null; stdout: string }> {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    return { code, stdout };
+  }
+
+  test('mosquitto_sub -c -q 1 -i <id>: messages published while it is away arrive when it comes back', async () => {
+    const server = await startTestBroker();
+    const helper = await connectClient(server.port);
+    try {
+      const key = await keygen(helper, server.secret, 'msq/', 'rw');
+      const port = String(server.port);
+      const clientId = uniqueId('msub');
+      const sub = ['-h', '127.0.0.1', '-p', port, '-c', '-q', '1', '-i', clientId, '-t', `${key}/msq/`];
+      const subscribed = new Promise<void>((resolve) =>
+        server.broker.pubsub.addListener({ subscribed: () => resolve(), unsubscribed: () => {} }),
+      );
+      const first = run('mosquitto_sub', [...sub, '-C', '1', '-W', '10']);
+      await subscribed;
+      await helper.mqtt.publishAsync(`${key}/msq/`, 'while here', { qos: 1 });
+      const firstRun = await first;
+      assert.equal(firstRun.code, 0);
+      assert.equal(firstRun.stdout.trim(), 'while here');
+      await until(() => server.broker.registry.get(clientId)?.online === false, 'mosquitto_sub to leave');
+      for (const text of ['away 1', 'away 2', 'away 3']) {
+        const pub = await run('mosquitto_pub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          port,
+          '-q',
+          '1',
+          '-t',
+          `${key}/msq/`,
+          '-m',
+          text,
+        ]);
+        assert.equal(pub.code, 0);
+      }
+      const second = await run('mosquitto_sub', [...sub, '-C', '3', '-W', '10']);
+      assert.equal(second.code, 0);
+      assert.deepEqual(second.stdout.trim().split('\n'), ['away 1', 'away 2', 'away 3']);
+    } finally {
+      await helper.end();
+      await server.close();
+    }
+  });
+});
+
+describe('the session store', () => {
+  test('a broker restarted on the same store gets its persistent sessions back: subscriptions, in-flight and queued messages', async () => {
+    const inner = new InMemorySessionStore();
+    // The first broker's close must not empty the store the second one reads (a durable store's files).
+    const store: SessionStore = Object.assign(Object.create(inner) as SessionStore, {
+      close: async () => {},
+    });
+    const first = await startTestBroker({ sessions: { store } });
+    const clientId = uniqueId('restart');
+    const publisher = await connectClient(first.port);
+    const key = await keygen(publisher, first.secret, '#/', 'rw');
+    const { client } = await RawMqttClient.connect(first.port, clientId, false);
+    await client.subscribe(`${key}/restart/`, 1);
+    await publisher.mqtt.publishAsync(`${key}/restart/`, 'in flight', { qos: 1 });
+    const unacked = await client.publish();
+    client.drop();
+    await until(() => first.broker.registry.get(clientId)?.online === false, 'the drop');
+    await publisher.mqtt.publishAsync(`${key}/restart/`, 'queued 1', { qos: 1 });
+    await publisher.mqtt.publishAsync(`${key}/restart/`, 'queued 2', { qos: 1 });
+    await publisher.end();
+    await first.close();
+
+    const second = await startTestBroker({ license: first.license, sessions: { store } });
+    try {
+      assert.equal(second.broker.registry.offlineCount, 1);
+      const again = await RawMqttClient.connect(second.port, clientId, false);
+      assert.equal(again.sessionPresent, true);
+      const got = [await again.client.publish(), await again.client.publish(), await again.client.publish()];
+      assert.deepEqual(
+        got.map((p) => [p.payload.toString(), p.dup]),
+        [
+          ['in flight', true],
+          ['queued 1', false],
+          ['queued 2', false],
+        ],
+      );
+      assert.equal(got[0].messageId, unacked.messageId);
+      for (const p of got) again.client.send({ cmd: 'puback', messageId: p.messageId });
+      // The restored subscription is live on the new broker.
+      const live = await connectClient(second.port);
+      await live.mqtt.publishAsync(`${key}/restart/`, 'live', { qos: 1 });
+      const livePacket = await again.client.publish();
+      assert.equal(livePacket.payload.toString(), 'live');
+      again.client.send({ cmd: 'puback', messageId: livePacket.messageId });
+      await live.end();
+      again.client.disconnect();
+      await until(() => second.broker.registry.get(clientId)?.online === false, 'the disconnect');
+      await second.broker.registry.close();
+      assert.deepEqual(
+        (await inner.outgoing(clientId)).map((e) => e.message.payload.toString()),
+        [],
+        'acknowledged messages left the store',
+      );
+    } finally {
+      await second.close();
     }
   });
 });

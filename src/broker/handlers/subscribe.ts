@@ -18,7 +18,8 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
     const channel = parseChannel(normalizeSubscribeTopic(topic));
     const result = topicTooLong(topic, session.core.limits)
       ? Errors.TopicTooLong
-      : await session.core.pubsub.subscribe(session, channel, true, asked, topic);
+      : // Only a persistent session keeps the filter text (for its store): memory per idle connection.
+        await session.core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '');
     if (result instanceof EmitterError) {
       granted.push(SUBACK_FAILURE);
       errors.push(result);
