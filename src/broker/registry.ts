@@ -33,6 +33,7 @@ export class SessionRegistry {
   /** Persistent sessions whose client is away, with when they expire (unix ms; Infinity: never). */
   private readonly offline = new Map<ClientSession, number>();
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     readonly store: SessionStore,
@@ -93,7 +94,8 @@ export class SessionRegistry {
     if (session.persistent && !session.ended) {
       const expiresAt = this.settings.expiryMs > 0 ? this.now() + this.settings.expiryMs : Infinity;
       this.offline.set(session, expiresAt);
-      session.journal?.setExpiry(Number.isFinite(expiresAt) ? expiresAt : undefined);
+      // At shutdown the store may be closed already: a restart counts the expiry from then.
+      if (!this.closed) session.journal?.setExpiry(Number.isFinite(expiresAt) ? expiresAt : undefined);
       this.startSweeping();
       return;
     }
@@ -176,6 +178,7 @@ export class SessionRegistry {
 
   /** Stops the expiry timer and waits for every session's pending store writes. */
   async close(): Promise<void> {
+    this.closed = true;
     this.stopSweeping();
     await Promise.all([...this.byClientId.values()].map((session) => session.journal?.flush()));
   }
