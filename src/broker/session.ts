@@ -82,6 +82,17 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     return session;
   }
 
+  /**
+   * A session is its own QoS 0 subscription in the trie (`Subscription` shape: itself, QoS 0), so a QoS 0
+   * subscription costs no wrapper object (memory per idle connection).
+   */
+  get subscriber(): this {
+    return this;
+  }
+  get qos(): 0 {
+    return 0;
+  }
+
   /** Link name (1-2 characters) to the full topic it stands for. */
   get links(): Map<string, string> {
     return (this.linkMap ??= new Map());

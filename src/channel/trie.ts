@@ -125,15 +125,12 @@ export class SubscriptionTrie<S extends Identified> {
     const existing = node.subscribers.get(subscriber.id);
     if (existing !== undefined) {
       if (existing.qos === qos && existing.options === options) return false;
-      node.subscribers.set(subscriber.id, { subscriber: existing.subscriber, qos, options });
+      node.subscribers.set(subscriber.id, subscriptionOf(existing.subscriber, qos, options));
       this.changed();
       return true;
     }
     if (node.subscribers.size === 0) this.addresses++;
-    node.subscribers.set(
-      subscriber.id,
-      options === undefined ? { subscriber, qos } : { subscriber, qos, options },
-    );
+    node.subscribers.set(subscriber.id, subscriptionOf(subscriber, qos, options));
     this.pairs++;
     this.changed();
     this.observer?.added(ssid, subscriber);
@@ -249,6 +246,20 @@ export class SubscriptionTrie<S extends Identified> {
     this.cache = new CacheNode<S>();
     this.cached = 0;
   }
+}
+
+// A subscriber that is its own QoS 0 subscription (`subscriber` is itself, `qos` 0) needs no wrapper object:
+// memory per idle connection (most subscriptions are QoS 0 without options).
+function subscriptionOf<S>(
+  subscriber: S,
+  qos: QoS,
+  options: SubscriptionOptions | undefined,
+): Subscription<S> {
+  if (qos === 0 && options === undefined) {
+    const own = subscriber as Partial<Subscription<S>>;
+    if (own.subscriber === subscriber && own.qos === 0) return own as Subscription<S>;
+  }
+  return options === undefined ? { subscriber, qos } : { subscriber, qos, options };
 }
 
 function child<S>(entry: CacheNode<S>, word: number): CacheNode<S> {

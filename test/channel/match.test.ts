@@ -146,3 +146,25 @@ test('the trie keeps one subscription per subscriber per match, at its highest Q
   assert.equal(trie.match(ssidOfTopic('key/a/b/')).subscriptions[0].qos, 1);
   assert.equal(trie.count, 3);
 });
+
+test('a subscriber that is its own QoS 0 subscription is stored without a wrapper, and wrapped at QoS 1', () => {
+  class Own {
+    constructor(readonly id: string) {}
+    get subscriber(): this {
+      return this;
+    }
+    get qos(): 0 {
+      return 0;
+    }
+  }
+  const trie = new SubscriptionTrie<Own>();
+  const own = new Own('own');
+  trie.subscribe(ssidOfTopic('key/a/'), own);
+  assert.equal(trie.match(ssidOfTopic('key/a/')).subscriptions[0], own);
+  trie.subscribe(ssidOfTopic('key/a/'), own, 1);
+  const upgraded = trie.match(ssidOfTopic('key/a/')).subscriptions[0];
+  assert.notEqual(upgraded, own);
+  assert.deepEqual([upgraded.subscriber, upgraded.qos], [own, 1]);
+  trie.subscribe(ssidOfTopic('key/a/'), own, 0);
+  assert.equal(trie.match(ssidOfTopic('key/a/')).subscriptions[0], own);
+});
