@@ -1,5 +1,5 @@
 // A/B benchmark of two emitter-ts builds in the same run, alternating, for changes that must not slow the
-// QoS 0 paths: `npm run build && node --import tsx bench/ab.ts <other-dist-dir> [reps]`. The other build
+// QoS 0 paths: `npm run build && node --import tsx bench/ab.ts <other-dist-dir> [reps] [scenario,...]`. The other build
 // is, for instance, `git archive <commit> | tar -x -C /tmp/base && (cd /tmp/base && npx tsc -p tsconfig.build.json)`.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ const scenarios: Array<[string, Scenario, number]> = [
   ['wildcard, 1,000 + patterns', wildcard, 1],
   ['idle connections (2,000)', idleConnections, 0.2],
 ];
+// Optional third argument: a comma-separated list of scenario name prefixes to run.
+const only = process.argv[4]?.split(',');
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
@@ -37,6 +39,7 @@ const median = (values: number[]): number => {
 console.log(`| scenario | unit | base (CPU µs/msg) | this (CPU µs/msg) | this ÷ base |`);
 console.log('|---|---|---|---|---|');
 for (const [name, scenario, scale] of scenarios) {
+  if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
   const results = new Map<string, Result[]>();
   for (let rep = 0; rep < repetitions; rep++) {
     const order = rep % 2 === 0 ? builds : [...builds].reverse();

@@ -82,10 +82,11 @@ export class SessionRegistry {
       fresh.persistent = true;
       fresh.journal = this.journal(clientId);
       fresh.journal.open();
-    } else if (existing?.persistent || (clientId !== '' && this.store.name !== 'inmemory')) {
-      // A stored session of this client id (possibly written by another node) is discarded too.
-      void this.store.delete(clientId).catch(this.onStoreError);
     }
+    // A stored session of this client id went with `existing` (discard deletes it): this node holds every
+    // stored session (restore() at start), so a clean CONNECT costs no store call. Seam for a store shared
+    // by several nodes (`redis`): a session another node wrote must be deleted here for a clean CONNECT,
+    // and taken from `store.open` (which `journal.open()` calls) for a persistent one.
     return { serving: fresh, present: false };
   }
 
