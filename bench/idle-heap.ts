@@ -55,7 +55,8 @@ async function measure(dist: string): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (let i = 0; i < 3; i++) gc();
   const after = process.memoryUsage().heapUsed;
-  if (process.env.IDLE_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.IDLE_HEAP_SNAPSHOT);
+  if (process.env.IDLE_HEAP_SNAPSHOT)
+    (await import('node:v8')).writeHeapSnapshot(process.env.IDLE_HEAP_SNAPSHOT);
   child.kill();
   await broker.close();
   return (after - before) / COUNT;
