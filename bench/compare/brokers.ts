@@ -70,8 +70,14 @@ async function stop(child: ChildProcess): Promise<void> {
 
 let nextPort = 21000 + Math.floor(Math.random() * 2000);
 
-/** Starts emitter-ts from dist/ (run `npm run build` first) with a fresh licence; topics carry a real key. */
-export async function startEmitterTs(env: Record<string, string> = {}): Promise<RunningBroker> {
+/**
+ * Starts emitter-ts from dist/ (run `npm run build` first) with a fresh licence; topics carry a real key.
+ * `dist` may name another build (an A/B comparison of two commits).
+ */
+export async function startEmitterTs(
+  env: Record<string, string> = {},
+  dist: string = join(root, 'dist'),
+): Promise<RunningBroker> {
   const { license, text } = generateLicense();
   const created = new KeyAuthority(license).createKey({
     secret: license.newMasterKey(),
@@ -84,7 +90,7 @@ export async function startEmitterTs(env: Record<string, string> = {}): Promise<
   // BENCH_CPU_PROF_DIR=<dir>: profile emitter-ts (`node --cpu-prof`), for the evidence behind the figures.
   const profile = process.env.BENCH_CPU_PROF_DIR;
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...flags, join(root, 'dist/cli/main.js')], {
+  const child = spawn(process.execPath, [...flags, join(dist, 'cli/main.js')], {
     env: {
       ...process.env,
       EMITTER_LICENSE: text,

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { createDashboardRoutes } from '../http/dashboard/page.js';
 import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { createPresenceRoute } from '../http/presence-route.js';
-import { ssidKey, SubscriptionTrie, type Ssid } from '../channel/index.js';
+import { ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
@@ -15,12 +15,13 @@ import { meHandler } from '../services/me/handler.js';
 import { PresenceService } from '../services/presence/presence.js';
 import { createHistoryHandler } from '../services/history/handler.js';
 import { PubSub } from '../services/pubsub/pubsub.js';
-import { InMemoryStorage, type Storage } from '../storage/index.js';
+import { InMemorySessionStore, InMemoryStorage, type SessionStore, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RefusalLog } from './refusal-log.js';
+import { DEFAULT_SESSION_SETTINGS, SessionRegistry, type SessionSettings } from './registry.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -66,6 +67,8 @@ export interface BrokerOptions {
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
   readonly cluster?: Cluster;
+  /** Where sessions are kept between connections (default in memory) and how they behave. */
+  readonly sessions?: Partial<SessionSettings> & { readonly store?: SessionStore };
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
@@ -85,8 +88,10 @@ export class Broker implements BrokerCore {
   readonly requests: RequestRouter;
   readonly limits: BrokerCore['limits'];
   readonly cluster: Cluster;
-  /** Connected sessions by connection id. */
+  /** Connected sessions by session id. */
   readonly sessions = new Map<string, ClientSession>();
+  readonly registry: SessionRegistry;
+  readonly sessionLimits: SessionSettings;
   readonly counters = new BrokerCounters();
   readonly refusals: RefusalLog;
   readonly metrics: Registry;
@@ -125,6 +130,14 @@ export class Broker implements BrokerCore {
     });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
+    const { store: _store, ...sessionSettings } = options.sessions ?? {};
+    this.sessionLimits = { ...DEFAULT_SESSION_SETTINGS, ...definedOnly(sessionSettings) };
+    this.registry = new SessionRegistry(
+      options.sessions?.store ?? new InMemorySessionStore(this.sessionLimits),
+      this.sessionLimits,
+      this,
+      (error) => this.logger.error({ err: error }, 'session store write failed'),
+    );
     this.requests = new RequestRouter(
       [
         createKeygenHandler(this.authority),
@@ -142,6 +155,7 @@ export class Broker implements BrokerCore {
       subscriptions: () => this.localSubscriptions(),
       cluster: this.cluster,
       openBytes: () => this.openBytes(),
+      offlineSessions: () => this.registry.offlineCount,
     });
     this.httpHandler = createHttpHandler(
       { health: () => this.health() },
@@ -172,6 +186,8 @@ export class Broker implements BrokerCore {
   /** Starts the listeners; resolves with the bound addresses (useful with port 0). */
   async listen(): Promise<{ port: number; tlsPort?: number }> {
     await this.cluster.start(this.clusterHost());
+    const restored = await this.registry.restore();
+    if (restored > 0) this.logger.info({ sessions: restored }, 'restored persistent sessions');
     const connection = {
       maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
       connectTimeout: this.options.limits?.connectTimeoutMs,
@@ -284,12 +300,14 @@ export class Broker implements BrokerCore {
     this.monitor?.stop();
     await Promise.all([...this.sessions.values()].map((session) => session.drain()));
     for (const session of this.sessions.values()) session.connection.end();
+    await this.registry.close();
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;
     // After the clients: their unsubscribes reach the peers before this node says goodbye.
     await this.cluster.close();
     // Pending stored messages are committed before the storage closes.
     await this.storage.close();
+    await this.registry.store.close();
   }
 
   // Floods: cap the open connections and the rate of new ones (a fixed one-second window).
@@ -321,12 +339,18 @@ export class Broker implements BrokerCore {
     this.counters.bytesIn += session.connection.bytesReceived;
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
+    this.registry.disconnected(session);
     if (!this.logger.isLevelEnabled('debug')) return;
     const { id, clientId, connection } = session;
     this.logger.debug(
       { clientId, connection: id, remoteAddress: connection.remoteAddress },
       'client disconnected',
     );
+  }
+
+  sessionReplaced(fresh: ClientSession, existing: ClientSession): void {
+    this.sessions.delete(fresh.id);
+    this.sessions.set(existing.id, existing);
   }
 
   sessionFailed(session: ClientSession, error: unknown): void {
@@ -371,24 +395,44 @@ export class Broker implements BrokerCore {
   // What the cluster calls back into: the trie for peers' subscribers, and local delivery of their messages.
   private clusterHost(): ClusterHost {
     return {
-      addRemote: (ssid, subscriber) => void this.trie.subscribe(ssid, subscriber),
+      // At QoS 2: the peer caps each delivery at its own client's grant, so the publish QoS travels.
+      addRemote: (ssid, subscriber) => void this.trie.subscribe(ssid, subscriber, 2),
       removeRemote: (ssid, subscriber) => void this.trie.unsubscribe(ssid, subscriber),
-      deliverLocal: (route: Route, packet, storedId) => {
-        const recipients = this.trie.matchChannel(route.contract, route.levels).subscribers;
+      deliverLocal: (route: Route, delivery) => {
+        const match = this.trie.matchChannel(route.contract, route.levels);
+        const cap = delivery.qos;
+        // Direct subscribers only: share groups were picked on the publisher's node (a Targeted frame).
+        const recipients = match.subscriptions;
         for (let i = 0; i < recipients.length; i++) {
-          const recipient = recipients[i];
-          if (recipient.peer !== undefined) continue; // a peer's copy went from the publisher's node
-          recipient.deliver(packet, storedId);
+          const { subscriber, qos } = recipients[i];
+          if (subscriber.peer !== undefined) continue; // a peer's copy went from the publisher's node
+          subscriber.deliver(delivery, qos < cap ? qos : cap);
           this.counters.messagesOut++;
         }
       },
-      deliverTo: (sessionId, packet, storedId) => {
+      deliverTo: (sessionId, route, delivery) => {
         const session = this.sessions.get(sessionId);
         if (!session) return;
-        session.deliver(packet, storedId);
+        session.deliver(delivery, Math.min(delivery.qos, grantedIn(this.trie, route, sessionId)) as QoS);
         this.counters.messagesOut++;
       },
       peerLeft: (subscriptions) => this.presence.peerLeft(subscriptions),
     };
   }
+}
+
+// The highest QoS a session was granted among the share groups matching a route (0 when none).
+function grantedIn(trie: SubscriptionTrie<Subscriber>, route: Route, sessionId: string): QoS {
+  let granted: QoS = 0;
+  for (const group of trie.matchChannel(route.contract, route.levels).groups) {
+    for (const member of group) {
+      if (member.subscriber.id === sessionId && member.qos > granted) granted = member.qos;
+    }
+  }
+  return granted;
+}
+
+// Leaves out keys whose value is undefined, so they do not override defaults when spread.
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -2,6 +2,8 @@ import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { RequestRouter } from './requests.js';
+import type { OutboxLimits } from './outbox.js';
+import type { SessionRegistry } from './registry.js';
 import type { ClientSession } from './session.js';
 
 /** The parts of the broker a client session calls into. */
@@ -18,8 +20,15 @@ export interface BrokerCore {
   readonly counters: BrokerCounters;
   /** Where refused requests are logged (rate-limited). */
   readonly refusals: RefusalLog;
+  /** Sessions by client id. */
+  readonly registry: SessionRegistry;
+  /** In-flight window and queue bounds of every session. */
+  readonly sessionLimits: OutboxLimits;
   sessionConnected(session: ClientSession): void;
+  /** A session's connection closed (the session itself may live on, persistent and offline). */
   sessionClosed(session: ClientSession): void;
+  /** `existing` (a persistent session) now serves the connection `fresh` was made for. */
+  sessionReplaced(fresh: ClientSession, existing: ClientSession): void;
   /** Handling a session's packet threw: log and count it (the session's connection is closing). */
   sessionFailed(session: ClientSession, error: unknown): void;
 }

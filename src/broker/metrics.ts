@@ -17,6 +17,10 @@ export class BrokerCounters {
   slowConsumersClosed = 0;
   /** Connections closed because handling one of their packets threw. */
   connectionFailures = 0;
+  /** QoS > 0 messages dropped from a session's queue to keep it within its bounds. */
+  droppedQueued = 0;
+  /** Persistent sessions ended because their client stayed away past the expiry. */
+  sessionsExpired = 0;
   readonly errors = new Map<number, number>();
 
   /** Counts an error reply by status. */
@@ -32,6 +36,8 @@ export interface MetricsSource {
   subscriptions(): number;
   /** Bytes in/out of the connections still open (closed ones are already in the counters). */
   openBytes(): { in: number; out: number };
+  /** Persistent sessions whose client is away. */
+  offlineSessions(): number;
   /** The cluster's counters and how many peer nodes it knows. */
   readonly cluster: { readonly counters: ClusterCounters; readonly peers: number };
 }
@@ -96,6 +102,21 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     'emitter_connection_failures_total',
     'Connections closed because handling one of their packets failed (a broker bug, logged).',
     () => c.connectionFailures,
+  );
+  gauge(
+    'emitter_sessions_offline',
+    'Persistent sessions whose client is away (kept until they expire).',
+    () => source.offlineSessions(),
+  );
+  counter(
+    'emitter_session_queue_dropped_total',
+    'QoS 1/2 messages dropped from a session queue past its bound (oldest first).',
+    () => c.droppedQueued,
+  );
+  counter(
+    'emitter_sessions_expired_total',
+    'Persistent sessions ended because their client stayed away past the expiry.',
+    () => c.sessionsExpired,
   );
   const cluster = source.cluster;
   gauge('emitter_cluster_peers', 'Other cluster nodes this node knows alive.', () => cluster.peers);

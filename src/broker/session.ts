@@ -1,62 +1,96 @@
-import type {
-  IConnectPacket,
-  IPublishPacket,
-  ISubscribePacket,
-  IUnsubscribePacket,
-  Packet,
-} from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
+import { PassThrough } from 'node:stream';
+import { CompactMap, type ParsedChannel, type QoS } from '../channel/index.js';
+import type { EmitterError } from '../errors.js';
 import {
-  ChannelKind,
-  CompactMap,
-  normalizeSubscribeTopic,
-  parseChannel,
-  type ParsedChannel,
-} from '../channel/index.js';
-import { EmitterError, Errors } from '../errors.js';
-import {
-  encodePublish,
+  Delivery,
+  MqttConnection,
   MqttErrorCode,
-  type MqttConnection,
   type MqttConnectionHandler,
   type MqttProtocolError,
 } from '../mqtt/index.js';
-import type { LastWill, PublishOutcome } from '../services/pubsub/pubsub.js';
-import type { Session, SessionSubscription } from '../services/session.js';
+import type { DeliveryHold, Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
+import { handlePacket } from './handlers/index.js';
+import type { SessionJournal } from './journal.js';
+import { Outbox, type OutboxOwner } from './outbox.js';
 
 const ERROR_TOPIC = 'emitter/error/';
-const SUBACK_FAILURE = 0x80;
-// MQTT 5 CONNACK reason code for a protocol level this broker does not serve.
-const UNSUPPORTED_PROTOCOL_VERSION = 0x84;
 
-/** One client connection: turns its MQTT packets into service calls and errors into replies. */
-export class ClientSession implements Session, MqttConnectionHandler {
+/** A will message, published when the connection ends without DISCONNECT. */
+export interface Will {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+/**
+ * One client session: created for each new connection, keyed by client id once CONNECT names it. A clean
+ * session ends with its connection; a persistent one (`cleanSession: false`) stays in the trie while its
+ * client is away, queues QoS > 0 messages for it, and is taken up again by the client's next connection.
+ * Packets are handled per type in `./handlers/`.
+ */
+export class ClientSession implements Session, MqttConnectionHandler, OutboxOwner {
   readonly id = newConnectionId();
   readonly subscriptions = new CompactMap<string, SessionSubscription>();
   // Made on first use, like the other per-session collections below: most connections never link.
   private linkMap: Map<string, string> | undefined;
   username = '';
   clientId = '';
-  private closed = false;
-  private will: LastWill | undefined;
-  // QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice.
-  // Made on first use: most connections never send QoS 2 or replay (memory per idle connection counts).
-  private pendingQos2: Set<number> | undefined;
-  private lastPublished: ParsedChannel | undefined;
-  private lastPublishedTopic = '';
+  /** True while a connection serves this session. */
+  online = true;
+  /** `cleanSession: false`: the session outlives its connection. */
+  persistent = false;
+  /** The session is over: nothing is delivered to it any more. */
+  ended = false;
+  /** @internal set by the CONNECT handler. */
+  will: Will | undefined;
+  /** @internal QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice. */
+  pendingQos2: Set<number> | undefined;
+  /** @internal the last topic published and its parse (a client usually repeats its topic). */
+  lastPublished: ParsedChannel | undefined;
+  /** @internal */
+  lastPublishedTopic = '';
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
-  private held: Array<{ packet: Buffer; storedId?: Buffer }> | undefined;
+  private held: Array<{ delivery: Delivery; qos: QoS }> | undefined;
   private replayedIds: Set<string> | undefined;
-  // PUBACKs leave in the order their PUBLISHes came, even when some wait for storage.
-  private ackTail: Promise<void> | undefined;
+  /** @internal PUBACKs leave in the order their PUBLISHes came, even when some wait for storage. */
+  ackTail: Promise<void> | undefined;
+  /** @internal QoS > 0 deliveries to the client; made on the first. */
+  outbox: Outbox | undefined;
+  /** @internal the write-through to the session store (persistent sessions only). */
+  journal: SessionJournal | undefined;
 
   constructor(
-    readonly connection: MqttConnection,
-    private readonly core: BrokerCore,
+    /** The connection serving this session (the last one, while the client is away). */
+    public connection: MqttConnection,
+    /** @internal */
+    readonly core: BrokerCore,
   ) {
     connection.attach(this);
+  }
+
+  /** A persistent session read back from the session store, its client away (no connection yet). */
+  static restored(core: BrokerCore, clientId: string): ClientSession {
+    const session = new ClientSession(detachedConnection(), core);
+    session.clientId = clientId;
+    session.online = false;
+    session.persistent = true;
+    return session;
+  }
+
+  /**
+   * A session is its own QoS 0 subscription in the trie (`Subscription` shape: itself, QoS 0), so a QoS 0
+   * subscription costs no wrapper object (memory per idle connection).
+   */
+  get subscriber(): this {
+    return this;
+  }
+  get qos(): 0 {
+    return 0;
   }
 
   /** Link name (1-2 characters) to the full topic it stands for. */
@@ -64,35 +98,20 @@ export class ClientSession implements Session, MqttConnectionHandler {
     return (this.linkMap ??= new Map());
   }
 
+  /** The full topic a link name stands for, if the client set it up (no map is made to find out). */
+  link(name: string): string | undefined {
+    return this.linkMap?.get(name);
+  }
+
   /** @internal a packet from the client (MqttConnectionHandler). */
   handlePacket(packet: Packet): void {
-    switch (packet.cmd) {
-      case 'publish':
-        return this.onPublish(packet);
-      case 'connect':
-        return this.onConnect(packet);
-      case 'subscribe':
-        return void this.onSubscribe(packet).catch((error: unknown) => this.fail(error));
-      case 'unsubscribe':
-        return this.onUnsubscribe(packet);
-      case 'pubrel':
-        return this.onPubrel(packet.messageId ?? 0);
-      case 'pingreq':
-        return this.connection.pingresp();
-      case 'disconnect':
-        // A clean DISCONNECT discards the last will (MQTT 3.1.1; Emitter publishes it anyway).
-        this.will = undefined;
-        return this.connection.end();
-      default:
-        // PUBACK, PUBREC, PUBCOMP: deliveries are QoS 0, so nothing waits for them.
-        return;
-    }
+    handlePacket(this, packet);
   }
 
   /** @internal the connection closed (MqttConnectionHandler). */
   handleClose(): void {
     try {
-      this.onClose();
+      this.connectionClosed(true);
     } catch (error) {
       this.core.sessionFailed(this, error);
     }
@@ -103,18 +122,30 @@ export class ClientSession implements Session, MqttConnectionHandler {
     if (error.code === MqttErrorCode.HandlerFailed) this.core.sessionFailed(this, error.cause);
   }
 
-  // Contains a failure to this connection: reported once, then the connection closes.
-  private fail(error: unknown): void {
+  /** @internal contains a failure to this connection: reported once, then the connection closes. */
+  fail(error: unknown): void {
     this.connection.fail(error);
   }
 
-  /** Writes an encoded PUBLISH to this client (held back while a replay is running). */
-  deliver(packet: Buffer, storedId?: Buffer): void {
-    if (this.closed) return;
-    if (this.holds > 0 && storedId !== undefined) (this.held ??= []).push({ packet, storedId });
-    else if (this.holds > 0) (this.held ??= []).push({ packet });
-    else if (this.connection.writableLength <= this.core.limits.outgoingBuffer)
-      this.connection.writeEncoded(packet);
+  /**
+   * Delivers a message at `qos` (held back while a replay is running). QoS 0 is written at once (and not
+   * kept for an absent client); QoS 1 and 2 go through the session's in-flight window and queue.
+   */
+  deliver(delivery: Delivery, qos: QoS): void {
+    if (this.ended) return;
+    if (this.holds > 0) (this.held ??= []).push({ delivery, qos });
+    else this.send(delivery, qos);
+  }
+
+  private send(delivery: Delivery, qos: QoS): void {
+    if (qos !== 0) {
+      (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos);
+      return;
+    }
+    if (!this.online) return;
+    const connection = this.connection;
+    if (connection.writableLength <= this.core.limits.outgoingBuffer)
+      connection.writeEncoded(delivery.packet(0, connection.protocolVersion));
     else this.slowConsumer();
   }
 
@@ -128,188 +159,121 @@ export class ClientSession implements Session, MqttConnectionHandler {
     }
   }
 
-  /** Holds live deliveries until every replay running on this session has released its hold. */
-  holdDeliveries(): { release(replayedIds: ReadonlySet<string>): void } {
+  /** @internal a waiting QoS > 0 message was dropped to keep the queue within its bounds. */
+  queueDropped(): void {
+    this.core.counters.droppedQueued++;
+  }
+
+  /**
+   * Holds live deliveries until every replay running on this session has released its hold; replayed
+   * messages go out at once, ahead of the held ones.
+   */
+  holdDeliveries(): DeliveryHold {
     this.holds++;
     let released = false;
     return {
-      release: (ids) => {
+      replay: (delivery, qos) => {
+        if (released || this.ended) return;
+        if (delivery.storedId !== undefined)
+          (this.replayedIds ??= new Set()).add(delivery.storedId.toString('hex'));
+        this.send(delivery, qos);
+      },
+      release: () => {
         if (released) return;
         released = true;
-        const replayed = (this.replayedIds ??= new Set());
-        for (const id of ids) replayed.add(id);
         if (--this.holds > 0) return;
         const held = this.held ?? [];
+        const replayed = this.replayedIds;
         this.held = undefined;
-        for (const { packet, storedId } of held) {
-          if (storedId === undefined || !replayed.has(storedId.toString('hex'))) this.deliver(packet);
-        }
         this.replayedIds = undefined;
+        for (const { delivery, qos } of held) {
+          const id = delivery.storedId;
+          if (id === undefined || replayed === undefined || !replayed.has(id.toString('hex')))
+            this.deliver(delivery, qos);
+        }
       },
     };
   }
 
   /** Sends a JSON reply to this client only. */
   sendJson(topic: string, body: object): void {
-    this.deliver(encodePublish({ topic, payload: Buffer.from(JSON.stringify(body)) }));
+    this.deliver(new Delivery(topic, Buffer.from(JSON.stringify(body))), 0);
   }
 
-  /** Resolves once every PUBACK waiting on storage has been sent. */
+  /** Resolves once every PUBACK waiting on storage has been sent and the store has every change. */
   async drain(): Promise<void> {
     while (this.ackTail) await this.ackTail;
+    await this.journal?.flush();
   }
 
-  private sendError(error: EmitterError, req?: number): void {
+  /** @internal */
+  sendError(error: EmitterError, req?: number): void {
     this.core.counters.error(error.status);
     this.core.refusals.refused(this, error);
     this.sendJson(ERROR_TOPIC, error.toJSON(req));
   }
 
-  private onConnect(packet: IConnectPacket): void {
-    if (packet.protocolVersion === 5) {
-      // Not served yet: MQTT 5 has its own refusal code (a v3 return code cannot be encoded in v5).
-      this.connection.connack({ reasonCode: UNSUPPORTED_PROTOCOL_VERSION, sessionPresent: false });
-      this.connection.end();
-      return;
-    }
-    if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
-      this.connection.connack({ returnCode: 1, sessionPresent: false });
-      this.connection.end();
-      return;
-    }
-    this.username = packet.username ?? '';
-    this.clientId = packet.clientId ?? '';
-    if (packet.will) {
-      const { topic, payload, retain } = packet.will;
-      this.will = {
-        topic,
-        payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-        retain: retain === true,
-      };
-    }
-    this.connection.connack({ returnCode: 0, sessionPresent: false });
-    this.core.sessionConnected(this);
+  /**
+   * @internal the client's new connection takes this (persistent) session over: it is served from now
+   * on, its unacknowledged messages go again (DUP) and its queue drains. CONNACK is already sent.
+   */
+  resume(connection: MqttConnection, from: ClientSession): void {
+    this.connection = connection;
+    connection.attach(this);
+    this.online = true;
+    this.username = from.username;
+    this.will = from.will;
+    this.journal?.open();
   }
 
-  private onPublish(packet: IPublishPacket): void {
-    const req = packet.qos > 0 ? packet.messageId : undefined;
-    if (packet.qos === 2 && packet.messageId !== undefined) {
-      this.pendingQos2 ??= new Set();
-      const duplicate = this.pendingQos2.has(packet.messageId);
-      this.pendingQos2.add(packet.messageId);
-      this.connection.pubrec({ messageId: packet.messageId });
-      if (duplicate) return;
-    }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not
-    // the payload alone.
-    const outcome =
-      (packet.length ?? payload.length) > this.core.limits.messageSize
-        ? Errors.MessageTooLarge
-        : this.processPublish(packet.topic, payload, req, packet.retain);
-    const messageId = packet.qos === 1 ? packet.messageId : undefined;
-    if (messageId === undefined && !(outcome instanceof Promise)) {
-      if (outcome) this.sendError(outcome, req);
-      return;
-    }
-    // Acknowledge before any error caused by the same packet (the Go SDK can stall otherwise), once
-    // the message is stored, and in the order the PUBLISHes came.
-    const previous = this.ackTail;
-    const settle = (error: EmitterError | undefined): void => {
-      if (messageId !== undefined) this.connection.puback({ messageId });
-      if (error) this.sendError(error, req);
-    };
-    if (!previous && !(outcome instanceof Promise)) {
-      settle(outcome);
-      return;
-    }
-    const tail: Promise<void> = Promise.all([previous, outcome])
-      .then(([, error]) => settle(error))
-      .catch((error: unknown) => this.fail(error))
-      .finally(() => {
-        if (this.ackTail === tail) this.ackTail = undefined;
-      });
-    this.ackTail = tail;
+  /** @internal after CONNACK of a resumed session: re-send what is unacknowledged, then the queue. */
+  resumeDeliveries(): void {
+    this.outbox?.resume(this);
   }
 
-  private processPublish(
-    topic: string,
-    payload: Buffer,
-    req: number | undefined,
-    retain: boolean,
-  ): PublishOutcome {
-    // A 1-2 character topic is a link alias set up through `emitter/link/`.
-    const expanded = topic.length <= 2 ? this.linkMap?.get(topic) : topic;
-    if (expanded === undefined) return Errors.BadRequest;
-    if (this.topicTooLong(expanded)) return Errors.TopicTooLong;
-    // A client usually publishes to the same topic again and again: parse it once.
-    let channel = this.lastPublished;
-    if (channel === undefined || expanded !== this.lastPublishedTopic) {
-      channel = parseChannel(expanded);
-      this.lastPublished = channel;
-      this.lastPublishedTopic = expanded;
-    }
-    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
-    if (channel.key === 'emitter') {
-      if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
-      this.core.requests.handle(this, channel, payload, req).catch((error: unknown) => this.fail(error));
-      return undefined;
-    }
-    return this.core.pubsub.publish(this, channel, payload, retain);
+  /** @internal another connection with this client id took over: close this one (no will). */
+  takenOver(): void {
+    if (!this.online) return;
+    const connection = this.connection;
+    connection.attach(DETACHED_HANDLER);
+    this.connectionClosed(false);
+    connection.end();
   }
 
-  private topicTooLong(topic: string): boolean {
-    const limits = this.core.limits;
-    if (topic.length > limits.maxTopicLength) return true;
-    // Levels after the key, options excluded: count slashes before any '?', stopping once over the limit.
-    const end = topic.indexOf('?') >= 0 ? topic.indexOf('?') : topic.length;
-    let slashes = 0;
-    for (let i = topic.indexOf('/'); i >= 0 && i < end; i = topic.indexOf('/', i + 1)) {
-      if (++slashes - 1 > limits.maxTopicLevels) return true;
-    }
-    return false;
-  }
-
-  private onPubrel(messageId: number): void {
-    this.pendingQos2?.delete(messageId);
-    this.connection.pubcomp({ messageId });
-  }
-
-  private async onSubscribe(packet: ISubscribePacket): Promise<void> {
-    const granted: number[] = [];
-    const errors: EmitterError[] = [];
-    for (const { topic, qos } of packet.subscriptions) {
-      const channel = parseChannel(normalizeSubscribeTopic(topic));
-      const result = this.topicTooLong(topic)
-        ? Errors.TopicTooLong
-        : await this.core.pubsub.subscribe(this, channel);
-      if (result instanceof EmitterError) {
-        granted.push(SUBACK_FAILURE);
-        errors.push(result);
-      } else {
-        // Deliveries are QoS 0 for now; grant what the client can rely on.
-        granted.push(Math.min(qos, 0));
-      }
-    }
-    this.connection.suback({ messageId: packet.messageId, granted });
-    for (const error of errors) this.sendError(error, packet.messageId);
-  }
-
-  private onUnsubscribe(packet: IUnsubscribePacket): void {
-    const errors: EmitterError[] = [];
-    for (const topic of packet.unsubscriptions) {
-      const error = this.core.pubsub.unsubscribe(this, parseChannel(normalizeSubscribeTopic(topic)));
-      if (error) errors.push(error);
-    }
-    this.connection.unsuback({ messageId: packet.messageId });
-    for (const error of errors) this.sendError(error, packet.messageId);
-  }
-
-  private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** @internal the session is over (clean session closed, discarded, expired): leave the trie. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
     this.core.pubsub.unsubscribeAll(this);
+    this.outbox = undefined;
+    this.held = undefined;
+    this.pendingQos2 = undefined;
+  }
+
+  private connectionClosed(publishWill: boolean): void {
+    if (!this.online) return;
+    this.online = false;
     this.core.sessionClosed(this);
-    if (this.will) void this.core.pubsub.publishWill(this.will, this.core.limits.messageSize);
+    const will = this.will;
+    this.will = undefined;
+    // The will is a publish by this client: same key checks (retained when the key has `s`); silently
+    // dropped when they fail, as there is no one left to tell.
+    if (publishWill && will) void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
   }
 }
+
+// A closed connection restored sessions point at until their client comes back: writes to it go nowhere.
+let detached: MqttConnection | undefined;
+function detachedConnection(): MqttConnection {
+  if (detached === undefined) {
+    detached = new MqttConnection(new PassThrough(), { connectTimeout: 0 });
+    detached.destroy();
+  }
+  return detached;
+}
+
+// What a connection that lost its session to a takeover reports to: nothing.
+const DETACHED_HANDLER: MqttConnectionHandler = {
+  handlePacket() {},
+  handleClose() {},
+};

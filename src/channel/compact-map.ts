@@ -60,9 +60,26 @@ export class CompactMap<K, V> {
     return this.one !== undefined ? [this.oneKey as K] : [];
   }
 
+  /**
+   * Sets every entry into `out`, except where `out` already has the key and `replaces(kept, value)` is
+   * false (how the trie gathers a match, keeping a subscriber's highest QoS).
+   */
+  mergeInto(out: Map<K, V>, replaces: (kept: V, value: V) => boolean): void {
+    if (this.many !== undefined) {
+      for (const [key, value] of this.many) mergeOne(out, key, value, replaces);
+    } else if (this.one !== undefined) {
+      mergeOne(out, this.oneKey as K, this.one, replaces);
+    }
+  }
+
   /** Sets every entry into `out` (how the trie gathers a match without allocating). */
   copyInto(out: Map<K, V>): void {
     if (this.many !== undefined) for (const [key, value] of this.many) out.set(key, value);
     else if (this.one !== undefined) out.set(this.oneKey as K, this.one);
   }
+}
+
+function mergeOne<K, V>(out: Map<K, V>, key: K, value: V, replaces: (kept: V, value: V) => boolean): void {
+  const kept = out.get(key);
+  if (kept === undefined || replaces(kept, value)) out.set(key, value);
 }

@@ -37,5 +37,9 @@ export {
   pickShareMember,
   type Identified,
   type Match,
+  type QoS,
+  type RecipientVisitor,
+  type Subscription,
+  type SubscriptionOptions,
 } from './match.js';
 export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions, type TrieObserver } from './trie.js';

@@ -6,7 +6,15 @@
 
 import { CompactMap } from './compact-map.js';
 import { WellKnownHash } from './hash.js';
-import { EMPTY_MATCH, MatchResult, type Identified, type Match } from './match.js';
+import {
+  EMPTY_MATCH,
+  MatchResult,
+  type Identified,
+  type Match,
+  type QoS,
+  type Subscription,
+  type SubscriptionOptions,
+} from './match.js';
 import type { Ssid } from './ssid.js';
 
 /** How subscriptions match publishes: Emitter's prefix matching, or MQTT-like exact-length matching. */
@@ -35,8 +43,8 @@ const DEFAULT_CACHE_LIMIT = 10_000;
 
 class TrieNode<S> {
   children: Map<number, TrieNode<S>> | undefined;
-  // Most nodes hold one subscriber (a device on its own channel), hence a CompactMap.
-  subscribers: CompactMap<string, S> | undefined;
+  // Most nodes hold one subscription (a device on its own channel), hence a CompactMap.
+  subscribers: CompactMap<string, Subscription<S>> | undefined;
 
   constructor(
     readonly parent: TrieNode<S> | undefined,
@@ -49,7 +57,8 @@ class CacheNode<S> {
   match: Match<S> | undefined;
 }
 
-type Walk<S> = (node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>) => void;
+type Gathered<S> = Map<string, Subscription<S>>;
+type Walk<S> = (node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>) => void;
 
 /**
  * Subscriptions by SSID. The first SSID element (the contract) always matches exactly, so no
@@ -95,8 +104,11 @@ export class SubscriptionTrie<S extends Identified> {
     return this.addresses;
   }
 
-  /** Adds `subscriber` under `ssid`; false when it was already there (or the SSID is empty). */
-  subscribe(ssid: Ssid, subscriber: S): boolean {
+  /**
+   * Adds `subscriber` under `ssid` with its granted QoS; subscribing again replaces the QoS and options.
+   * False when nothing changed (already there alike, or an empty SSID). The observer hears of new pairs only.
+   */
+  subscribe(ssid: Ssid, subscriber: S, qos: QoS = 0, options?: SubscriptionOptions): boolean {
     if (ssid.length === 0) return false;
     let node = this.root;
     for (let i = 0; i < ssid.length; i++) {
@@ -110,9 +122,15 @@ export class SubscriptionTrie<S extends Identified> {
       node = child;
     }
     node.subscribers ??= new CompactMap();
-    if (node.subscribers.has(subscriber.id)) return false;
+    const existing = node.subscribers.get(subscriber.id);
+    if (existing !== undefined) {
+      if (existing.qos === qos && existing.options === options) return false;
+      node.subscribers.set(subscriber.id, subscriptionOf(existing.subscriber, qos, options));
+      this.changed();
+      return true;
+    }
     if (node.subscribers.size === 0) this.addresses++;
-    node.subscribers.set(subscriber.id, subscriber);
+    node.subscribers.set(subscriber.id, subscriptionOf(subscriber, qos, options));
     this.pairs++;
     this.changed();
     this.observer?.added(ssid, subscriber);
@@ -131,13 +149,18 @@ export class SubscriptionTrie<S extends Identified> {
       prune(node);
     }
     this.changed();
-    this.observer?.removed(ssid, stored);
+    this.observer?.removed(ssid, stored.subscriber);
     return true;
   }
 
   /** True when `subscriber` (by id) is subscribed to exactly `ssid`. */
   isSubscribed(ssid: Ssid, subscriber: Identified): boolean {
     return this.find(ssid)?.subscribers?.has(subscriber.id) === true;
+  }
+
+  /** The subscription of `subscriber` (by id) to exactly `ssid`, if any. */
+  subscriptionAt(ssid: Ssid, subscriber: Identified): Subscription<S> | undefined {
+    return this.find(ssid)?.subscribers?.get(subscriber.id);
   }
 
   /** Who a publish to `ssid` reaches: direct subscribers and share groups; cached until the next change. */
@@ -160,7 +183,8 @@ export class SubscriptionTrie<S extends Identified> {
     if (match.groups.length === 0) return match.subscribers.slice();
     const all = new Map<string, S>();
     for (const subscriber of match.subscribers) all.set(subscriber.id, subscriber);
-    for (const group of match.groups) for (const member of group) all.set(member.id, member);
+    for (const group of match.groups)
+      for (const member of group) all.set(member.subscriber.id, member.subscriber);
     return [...all.values()];
   }
 
@@ -180,15 +204,15 @@ export class SubscriptionTrie<S extends Identified> {
     const contractNode = this.root.children?.get(contract | 0);
     if (contractNode === undefined) return EMPTY_MATCH;
 
-    const direct = new Map<string, S>();
+    const direct: Gathered<S> = new Map();
     this.walk(contractNode, levels, offset, direct);
 
-    let groups: S[][] | undefined;
+    let groups: Subscription<S>[][] | undefined;
     const share = contractNode.children?.get(SHARE);
     if (share?.children !== undefined) {
       // Every child of the $share node is a group; the channel is matched inside its subtree.
       for (const group of share.children.values()) {
-        const members = new Map<string, S>();
+        const members: Gathered<S> = new Map();
         this.walk(group, levels, offset, members);
         if (members.size > 0) (groups ??= []).push([...members.values()]);
       }
@@ -224,6 +248,20 @@ export class SubscriptionTrie<S extends Identified> {
   }
 }
 
+// A subscriber that is its own QoS 0 subscription (`subscriber` is itself, `qos` 0) needs no wrapper object:
+// memory per idle connection (most subscriptions are QoS 0 without options).
+function subscriptionOf<S>(
+  subscriber: S,
+  qos: QoS,
+  options: SubscriptionOptions | undefined,
+): Subscription<S> {
+  if (qos === 0 && options === undefined) {
+    const own = subscriber as Partial<Subscription<S>>;
+    if (own.subscriber === subscriber && own.qos === 0) return own as Subscription<S>;
+  }
+  return options === undefined ? { subscriber, qos } : { subscriber, qos, options };
+}
+
 function child<S>(entry: CacheNode<S>, word: number): CacheNode<S> {
   entry.next ??= new Map();
   let next = entry.next.get(word);
@@ -243,8 +281,13 @@ function prune<S>(node: TrieNode<S>): void {
   }
 }
 
-function addAll<S>(node: TrieNode<S> | undefined, out: Map<string, S>): void {
-  node?.subscribers?.copyInto(out);
+// Gathers a node's subscriptions; a subscriber matched by several keeps the one with the highest QoS.
+function addAll<S>(node: TrieNode<S> | undefined, out: Gathered<S>): void {
+  node?.subscribers?.mergeInto(out, higherQos);
+}
+
+function higherQos<S>(kept: Subscription<S>, candidate: Subscription<S>): boolean {
+  return candidate.qos > kept.qos;
 }
 
 /**
@@ -252,7 +295,7 @@ function addAll<S>(node: TrieNode<S> | undefined, out: Map<string, S>): void {
  * `+`. Decision 3: a `#` level matches everything from there on, itself included (`a/#/` acts like `a/`);
  * levels written after a `#` keep Emitter's literal behaviour. `*` is an ordinary level here.
  */
-function walkEmitter<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>): void {
+function walkEmitter<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>): void {
   addAll(node, out);
   const children = node.children;
   if (children === undefined) return;
@@ -271,7 +314,7 @@ function walkEmitter<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Map
  * MQTT strategy: every level must match (`+` exactly one) and the publish may not be longer, except
  * below a `#` child, which matches every deeper topic but not its parent (`a/#` does not get `a/`).
  */
-function walkMqtt<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Map<string, S>): void {
+function walkMqtt<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>): void {
   if (index === levels.length) {
     addAll(node, out);
     return;

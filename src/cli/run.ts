@@ -7,9 +7,12 @@ import { EmitterError } from '../errors.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
 import {
+  createSessionStore,
   createStorage,
   parseStorageProvider,
+  resolveSessionProvider,
   StorageError,
+  type SessionStore,
   type Storage,
   type StorageConfig,
 } from '../storage/index.js';
@@ -141,6 +144,8 @@ async function serve(
   const authority = new KeyAuthority(license);
   const storage = openStorage(config, logger);
   logger.info({ provider: storage.name }, 'configured message storage');
+  const sessionStore = openSessionStore(config);
+  logger.info({ provider: sessionStore.name }, 'configured session store');
   const broker = new Broker({
     ...brokerOptions(config, license, logger),
     tls: command.devTls ? await devTls(config, logger) : tlsOptions(config),
@@ -149,6 +154,13 @@ async function serve(
     httpRoutes: { '/keygen': createKeygenPage(authority) },
     // In a cluster the node's stats channel (and /health, the dashboard) use its unique cluster name.
     monitor: monitorOptions(config, redisUrls.length > 0 ? nodeName : undefined),
+    sessions: {
+      store: sessionStore,
+      expiryMs: config.session.expiry * 1000,
+      maxInflight: config.session.maxInflight,
+      maxQueuedMessages: config.session.maxQueuedMessages,
+      maxQueuedBytes: config.session.maxQueuedBytes,
+    },
     cluster:
       redisUrls.length === 0
         ? undefined
@@ -272,6 +284,25 @@ function openStorage(config: Config, logger: Logger): Storage {
     );
   } catch (error) {
     if (error instanceof StorageError) throw new ConfigError(`storage: ${error.message}`);
+    throw error;
+  }
+}
+
+// Sessions follow storage.provider unless `session.provider` says otherwise, and sit where it keeps messages.
+function openSessionStore(config: Config): SessionStore {
+  const provider = resolveSessionProvider(config.session.provider, config.storage.provider);
+  const settings = config.storage.config;
+  try {
+    return createSessionStore(
+      provider,
+      {
+        maxQueuedMessages: config.session.maxQueuedMessages,
+        maxQueuedBytes: config.session.maxQueuedBytes,
+      },
+      { ...settings, dir: typeof settings.dir === 'string' ? settings.dir : 'data' },
+    );
+  } catch (error) {
+    if (error instanceof StorageError) throw new ConfigError(`session: ${error.message}`);
     throw error;
   }
 }

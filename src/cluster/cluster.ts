@@ -1,4 +1,5 @@
 import type { Identified, Ssid } from '../channel/index.js';
+import type { Delivery, QoS } from '../mqtt/index.js';
 
 /** Where a publish was addressed: its contract and channel level hashes (the SSID without building it). */
 export interface Route {
@@ -11,10 +12,11 @@ export interface RoutedSubscriber extends Identified {
   /** The node name for a subscriber held on another node; absent for this node's own clients. */
   readonly peer?: string;
   /**
-   * Writes an encoded MQTT PUBLISH (the same buffer goes to every recipient). `storedId` is the storage
-   * id of a message that was also stored; `route` says where it was published, for forwarding to peers.
+   * Delivers a message at `qos` (already min(publish QoS, granted QoS)). The same `Delivery` goes to every
+   * recipient of a publish, so its encoded forms are shared; `route` says where it was published, for
+   * forwarding to peers.
    */
-  deliver(packet: Buffer, storedId?: Buffer, route?: Route): void;
+  deliver(delivery: Delivery, qos: QoS, route?: Route): void;
 }
 
 /** One subscription of a client, as the cluster replicates it to the other nodes. */
@@ -35,9 +37,9 @@ export interface ClusterHost {
   /** Removes a peer's subscriber from the trie. */
   removeRemote(ssid: Ssid, subscriber: RoutedSubscriber): void;
   /** A message a peer forwarded: deliver it to this node's own clients subscribed to the route. */
-  deliverLocal(route: Route, packet: Buffer, storedId: Buffer | undefined): void;
+  deliverLocal(route: Route, delivery: Delivery): void;
   /** A share-group message a peer picked one of this node's clients for. */
-  deliverTo(sessionId: string, packet: Buffer, storedId: Buffer | undefined): void;
+  deliverTo(sessionId: string, route: Route, delivery: Delivery): void;
   /** A peer left (died or stopped): its clients' subscriptions are gone; tell local presence watchers. */
   peerLeft(subscriptions: readonly MemberSubscription[]): void;
 }

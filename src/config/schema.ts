@@ -70,6 +70,25 @@ const fileSchema = z.object({
         .default({}),
     })
     .prefault({}),
+  /** MQTT sessions: where they are kept between connections and how persistent ones behave. */
+  session: z
+    .object({
+      /** Session store provider; '' follows `storage.provider` (when it has one, else `inmemory`). */
+      provider: z.string().default(''),
+      /** Seconds a persistent session is kept while its client is away; 0 keeps it for good. */
+      expiry: z.number().int().nonnegative().default(86400),
+      /** QoS 1/2 deliveries in flight (sent, unacknowledged) per session, as Mosquitto's max_inflight_messages. */
+      maxInflight: z.number().int().min(1).max(65535).default(20),
+      /** QoS 1/2 messages queued per session (client away or window full); the oldest go past it. */
+      maxQueuedMessages: z.number().int().positive().default(1000),
+      /** Bytes (topic + payload) queued per session; the oldest go past it. */
+      maxQueuedBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 * 1024),
+    })
+    .prefault({}),
   monitor: providerSection('self'),
   logging: z
     .object({

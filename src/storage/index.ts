@@ -42,3 +42,19 @@ export {
   RedisStorage,
   type RedisStorageConfig,
 } from './redis.js';
+export {
+  createSessionStore,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  InMemorySessionStore,
+  OutgoingState,
+  resolveSessionProvider,
+  type EnqueueResult,
+  type OutgoingEntry,
+  type QueuedMessage,
+  type SessionRecord,
+  type SessionStore,
+  type SessionStoreConfig,
+  type StoredSubscription,
+  type StoredWill,
+} from './sessions/index.js';

@@ -109,6 +109,48 @@ describe('cluster of three nodes on one Redis', () => {
     await Promise.all(clients.map((client) => client.end()));
   });
 
+  test('QoS crosses nodes: a QoS 1 subscriber on node b gets QoS 1 deliveries of a publish on node a', async () => {
+    const { clients, key } = await setUp(nodes, secret, '#/');
+    const q1 = await connectClient(nodes[1].port);
+    const q0 = await connectClient(nodes[1].port);
+    const member = await connectClient(nodes[2].port);
+    const qosOf = (client: TestClient): Array<[string, number]> => {
+      const seen: Array<[string, number]> = [];
+      client.mqtt.on('message', (_topic, payload, packet) => seen.push([payload.toString(), packet.qos]));
+      return seen;
+    };
+    const [q1Seen, q0Seen, memberSeen] = [qosOf(q1), qosOf(q0), qosOf(member)];
+    await q1.mqtt.subscribeAsync(`${key}/qos/x/`, { qos: 1 });
+    await q0.mqtt.subscribeAsync(`${key}/qos/x/`, { qos: 0 });
+    await member.mqtt.subscribeAsync(`${key}/$share/qg/qos/x/`, { qos: 2 });
+    await waitForOccupancy(clients[0], key, 'qos/x/', 3);
+    // The share member's subscription reaches node a on its own schedule: probe until it is picked.
+    for (let i = 0; i < 100 && memberSeen.length === 0; i++) {
+      await clients[0].mqtt.publishAsync(`${key}/qos/x/`, `probe${i}`, { qos: 1 });
+      await q1.next((m) => m.payload.toString() === `probe${i}`, 10000);
+    }
+    assert.ok(memberSeen.length > 0, 'the share member on node c was reached');
+    await clients[0].mqtt.publishAsync(`${key}/qos/x/`, 'at-least-once', { qos: 1 });
+    await clients[0].mqtt.publishAsync(`${key}/qos/x/`, 'exactly-once', { qos: 2 });
+    for (const client of [q1, q0, member])
+      await client.next((m) => m.payload.toString() === 'exactly-once', 10000);
+    const final = (seen: Array<[string, number]>): Array<[string, number]> =>
+      seen.filter(([payload]) => !payload.startsWith('probe'));
+    assert.deepEqual(final(q1Seen), [
+      ['at-least-once', 1],
+      ['exactly-once', 1],
+    ]);
+    assert.deepEqual(final(q0Seen), [
+      ['at-least-once', 0],
+      ['exactly-once', 0],
+    ]);
+    assert.deepEqual(final(memberSeen), [
+      ['at-least-once', 1],
+      ['exactly-once', 2],
+    ]);
+    await Promise.all([q1, q0, member, ...clients].map((client) => client.end()));
+  });
+
   test('a share group gets each message once across the cluster', async () => {
     const { clients, key } = await setUp(nodes, secret, '#/');
     const members = await Promise.all(nodes.map((node) => connectClient(node.port)));

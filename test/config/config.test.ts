@@ -126,3 +126,43 @@ test('debug: true sets the log level to debug, unless logging.level is set', () 
   );
   assert.equal(loadConfig({ path: configFile({ debug: false }) }).logging.level, 'info');
 });
+
+test('the session section: defaults, file, EMITTER_SESSION_* overrides and validation', () => {
+  const defaults = loadConfig({ path: missing }).session;
+  assert.deepEqual(defaults, {
+    provider: '',
+    expiry: 86400,
+    maxInflight: 20,
+    maxQueuedMessages: 1000,
+    maxQueuedBytes: 16 * 1024 * 1024,
+  });
+  const config = loadConfig({
+    path: configFile({ session: { expiry: 60, maxInflight: 5 } }),
+    env: {
+      EMITTER_SESSION_PROVIDER: 'inmemory',
+      EMITTER_SESSION_MAXINFLIGHT: '7',
+      EMITTER_SESSION_MAXQUEUEDMESSAGES: '10',
+      EMITTER_SESSION_MAXQUEUEDBYTES: '4096',
+    },
+  }).session;
+  assert.deepEqual(config, {
+    provider: 'inmemory',
+    expiry: 60,
+    maxInflight: 7,
+    maxQueuedMessages: 10,
+    maxQueuedBytes: 4096,
+  });
+  assert.throws(
+    () => loadConfig({ path: missing, env: { EMITTER_SESSION_MAXINFLIGHT: '0' } }),
+    /session\.maxInflight/,
+  );
+  assert.throws(
+    () => loadConfig({ path: configFile({ session: { maxInflight: 70000 } }) }),
+    /session\.maxInflight/,
+  );
+  assert.throws(() => loadConfig({ path: configFile({ session: { expiry: -1 } }) }), /session\.expiry/);
+  assert.throws(
+    () => loadConfig({ path: missing, env: { EMITTER_SESSION_EXPIRY: 'soon' } }),
+    /EMITTER_SESSION_EXPIRY/,
+  );
+});

@@ -1,10 +1,13 @@
+import type { QoS } from '../../mqtt/index.js';
 import type { Route } from '../cluster.js';
 
 /**
  * Messages between nodes travel in batches: one Redis PUBLISH carries every frame a node queued for a
  * peer during one event-loop turn. A frame is
- * `[u32 length][u8 kind][u8 levels][u32 contract][u32 level]*[u8 idLength][storedId][u8 targetLength][target][packet]`,
- * where `packet` is the already-encoded MQTT PUBLISH, written unchanged to the receiving node's clients.
+ * `[u32 length][u8 kind | qos << 4][u8 levels][u32 contract][u32 level]*[u8 idLength][storedId][u8 targetLength][target][packet]`,
+ * where `packet` is the message's MQTT 3.1.1 QoS 0 PUBLISH (written unchanged to the receiving node's QoS 0
+ * clients, and the source of topic and payload for its other forms) and `qos` the QoS it was published
+ * at: the receiving node delivers at min(qos, each local subscription's granted QoS).
  */
 export const FrameKind = { Direct: 0, Targeted: 1 } as const;
 /** One of the `FrameKind` values. */
@@ -13,6 +16,8 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 /** A decoded frame; `packet` and `storedId` are views into the received batch. */
 export interface Frame {
   readonly kind: FrameKind;
+  /** The QoS the message was published at. */
+  readonly qos: QoS;
   readonly route: Route;
   readonly storedId: Buffer | undefined;
   /** The session a share-group message was picked for (Targeted frames). */
@@ -29,6 +34,7 @@ export function encodeFrameHeader(
   storedId: Buffer | undefined,
   target: string,
   packetLength: number,
+  qos: QoS = 0,
 ): Buffer {
   const levels = Math.min(route.levels.length, MAX_LEVELS);
   const idLength = storedId?.length ?? 0;
@@ -36,7 +42,7 @@ export function encodeFrameHeader(
   const headerLength = 4 + 1 + 1 + 4 + 4 * levels + 1 + idLength + 1 + targetLength;
   const header = Buffer.allocUnsafe(headerLength);
   let at = header.writeUInt32BE(headerLength - 4 + packetLength, 0);
-  at = header.writeUInt8(kind, at);
+  at = header.writeUInt8(kind | (qos << 4), at);
   at = header.writeUInt8(levels, at);
   at = header.writeUInt32BE(route.contract >>> 0, at);
   for (let i = 0; i < levels; i++) at = header.writeUInt32BE(route.levels[i] >>> 0, at);
@@ -54,7 +60,10 @@ export function decodeFrames(batch: Buffer, visit: (frame: Frame) => void): bool
     const end = offset + 4 + batch.readUInt32BE(offset);
     if (end > batch.length || end < offset + 12) return false;
     let at = offset + 4;
-    const kind = batch[at++] as FrameKind;
+    const kind = (batch[at] & 0x0f) as FrameKind;
+    const qosBits = (batch[at++] >> 4) & 3;
+    if (qosBits === 3) return false;
+    const qos = qosBits as QoS;
     const count = batch[at++];
     const contract = batch.readUInt32BE(at);
     at += 4;
@@ -67,7 +76,7 @@ export function decodeFrames(batch: Buffer, visit: (frame: Frame) => void): bool
     const target = batch.toString('latin1', at, at + targetLength);
     at += targetLength;
     if (at > end) return false;
-    visit({ kind, route: { contract, levels }, storedId, target, packet: batch.subarray(at, end) });
+    visit({ kind, qos, route: { contract, levels }, storedId, target, packet: batch.subarray(at, end) });
     offset = end;
   }
   return offset === batch.length;

@@ -1,10 +1,11 @@
 import { isShareSsid, ssidKey, type Ssid } from '../../channel/index.js';
+import type { Delivery, QoS } from '../../mqtt/index.js';
 import type { MemberSubscription, RoutedSubscriber, Route } from '../cluster.js';
 import { FrameKind } from './frames.js';
 
 /** Where remote subscribers send what they are given: the outgoing link to their node. */
 export interface PeerLink {
-  forward(kind: FrameKind, packet: Buffer, storedId: Buffer | undefined, route: Route, target: string): void;
+  forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void;
 }
 
 /** A client of a peer node as it sits in this node's trie: who it is and how many subscriptions it has here. */
@@ -19,13 +20,14 @@ abstract class RemoteClient implements RoutedSubscriber {
     readonly clientId: string,
   ) {}
 
-  abstract deliver(packet: Buffer, storedId?: Buffer, route?: Route): void;
+  abstract deliver(delivery: Delivery, qos: QoS, route?: Route): void;
 }
 
 /**
  * A peer's client subscribed directly. A publish reaching several clients of one peer is sent to that
- * peer once: the peer's link remembers the last packet forwarded, and the peer delivers to all its
- * matching clients itself.
+ * peer once: the peer's link remembers the last message forwarded, and the peer delivers to all its
+ * matching clients itself, each at its own granted QoS (remote clients sit in this node's trie at QoS 2,
+ * so the publish QoS travels unchanged).
  */
 export class RemoteSubscriber extends RemoteClient {
   constructor(
@@ -33,15 +35,15 @@ export class RemoteSubscriber extends RemoteClient {
     peer: string,
     username: string,
     clientId: string,
-    private readonly link: PeerLink & { last: Buffer | undefined },
+    private readonly link: PeerLink & { last: Delivery | undefined },
   ) {
     super(id, peer, username, clientId);
   }
 
-  deliver(packet: Buffer, storedId?: Buffer, route?: Route): void {
-    if (route === undefined || this.link.last === packet) return;
-    this.link.last = packet;
-    this.link.forward(FrameKind.Direct, packet, storedId, route, '');
+  deliver(delivery: Delivery, qos: QoS, route?: Route): void {
+    if (route === undefined || this.link.last === delivery) return;
+    this.link.last = delivery;
+    this.link.forward(FrameKind.Direct, delivery, qos, route, '');
   }
 }
 
@@ -57,8 +59,8 @@ export class RemoteShareMember extends RemoteClient {
     super(id, peer, username, clientId);
   }
 
-  deliver(packet: Buffer, storedId?: Buffer, route?: Route): void {
-    if (route !== undefined) this.link.forward(FrameKind.Targeted, packet, storedId, route, this.id);
+  deliver(delivery: Delivery, qos: QoS, route?: Route): void {
+    if (route !== undefined) this.link.forward(FrameKind.Targeted, delivery, qos, route, this.id);
   }
 }
 

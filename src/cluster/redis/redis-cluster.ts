@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, Cluster as RedisClusterClient } from 'ioredis';
 import type { Logger } from 'pino';
+import { decodePublish, Delivery, type QoS } from '../../mqtt/index.js';
 import type {
   Cluster,
   ClusterCounters,
@@ -62,8 +63,8 @@ class Peer implements PeerLink {
   readonly members = new Map<string, MemberSubscription>();
   readonly direct = new Map<string, RemoteSubscriber>();
   readonly shared = new Map<string, RemoteShareMember>();
-  /** The last packet forwarded directly: one publish reaching many of its clients is sent once. */
-  last: Buffer | undefined;
+  /** The last message forwarded directly: one publish reaching many of its clients is sent once. */
+  last: Delivery | undefined;
   pending: Buffer[] = [];
   pendingFrames = 0;
 
@@ -72,8 +73,9 @@ class Peer implements PeerLink {
     private readonly owner: RedisCluster,
   ) {}
 
-  forward(kind: FrameKind, packet: Buffer, storedId: Buffer | undefined, route: Route, target: string): void {
-    this.pending.push(encodeFrameHeader(kind, route, storedId, target, packet.length), packet);
+  forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
+    const packet = delivery.packet(0, 4, false);
+    this.pending.push(encodeFrameHeader(kind, route, delivery.storedId, target, packet.length, qos), packet);
     this.pendingFrames++;
     this.owner.scheduleFlush(this);
   }
@@ -412,9 +414,20 @@ export class RedisCluster implements Cluster {
     const host = this.host;
     if (!host) return;
     decodeFrames(message, (frame) => {
+      const publish = decodePublish(frame.packet, headerLength(frame.packet));
+      if (publish instanceof Error) return;
       this.counters.received++;
-      if (frame.kind === FrameKind.Targeted) host.deliverTo(frame.target, frame.packet, frame.storedId);
-      else host.deliverLocal(frame.route, frame.packet, frame.storedId);
+      const delivery = new Delivery(
+        publish.topic,
+        publish.payload as Buffer,
+        frame.qos,
+        false,
+        frame.storedId,
+      );
+      // This node's QoS 0 clients get the very bytes the publishing node encoded.
+      delivery.seedPlainForm(frame.packet);
+      if (frame.kind === FrameKind.Targeted) host.deliverTo(frame.target, frame.route, delivery);
+      else host.deliverLocal(frame.route, delivery);
     });
   }
 
@@ -593,4 +606,11 @@ function parseMember(json: string): MemberSubscription | undefined {
   } catch {
     return undefined;
   }
+}
+
+// Bytes of a PUBLISH's fixed header: the type byte and the remaining length (1 to 4 bytes).
+function headerLength(packet: Buffer): number {
+  let at = 1;
+  while (at < packet.length && at < 5 && packet[at] & 0x80) at++;
+  return at + 1;
 }

@@ -9,6 +9,7 @@ import {
 } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import type { MemberSubscription } from '../../cluster/index.js';
+import { Delivery } from '../../mqtt/index.js';
 import { Permission, type KeyAuthority } from '../../security/index.js';
 import type { PubSub, SubscriptionListener } from '../pubsub/pubsub.js';
 import { RequestFailure, type RequestHandler, type RequestResult } from '../request.js';
@@ -142,12 +143,12 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
   private notify(
     event: 'subscribe' | 'unsubscribe',
     member: Member,
-    subscription: SessionSubscription,
+    subscription: Pick<SessionSubscription, 'ssid' | 'channel'>,
     localOnly = false,
   ): void {
     const presenceSsid = [0, WellKnownHash.presence, ...subscription.ssid];
     const watchers = this.deps.trie.match(presenceSsid);
-    if (watchers.subscribers.length === 0 && watchers.groups.length === 0) return;
+    if (watchers.subscriptions.length === 0 && watchers.groups.length === 0) return;
     const notification: PresenceNotification = {
       time: this.now(),
       event,
@@ -160,8 +161,11 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
       this.deps.pubsub.deliver(presenceSsid, PRESENCE_TOPIC, payload);
       return;
     }
-    const local = watchers.subscribers.filter((watcher) => watcher.peer === undefined);
-    this.deps.pubsub.deliverMatch({ subscribers: local, groups: [] }, PRESENCE_TOPIC, payload);
+    const local = watchers.subscriptions.filter((watcher) => watcher.subscriber.peer === undefined);
+    this.deps.pubsub.deliverMatch(
+      { subscriptions: local, groups: [], subscribers: [] },
+      new Delivery(PRESENCE_TOPIC, payload),
+    );
   }
 
   // Connections (not peers) a publish to `ssid` would reach; one random member per share group.
@@ -176,7 +180,7 @@ export class PresenceService implements RequestHandler, SubscriptionListener {
       }
     }
     for (const group of match.groups) {
-      const member = group[Math.floor(Math.random() * group.length)];
+      const member = group[Math.floor(Math.random() * group.length)].subscriber;
       if (isSession(member) && !seen.has(member)) {
         seen.add(member);
         members.push(member);

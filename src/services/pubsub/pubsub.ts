@@ -1,21 +1,22 @@
 import type { Logger } from 'pino';
 import {
   ChannelKind,
+  forEachRecipient,
   messageTtl,
   parseChannel,
-  pickShareMember,
   replayLimit,
   timeWindow,
   ssidKey,
   ssidOf,
   type Match,
   type ParsedChannel,
+  type QoS,
   type Ssid,
   type SubscriptionTrie,
 } from '../../channel/index.js';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
-import { encodePublish } from '../../mqtt/index.js';
+import { Delivery } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
 import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
@@ -54,6 +55,8 @@ export interface LastWill {
   readonly payload: Buffer;
   /** The MQTT retain flag: store the will as a retained message (when the key has `s`). */
   readonly retain: boolean;
+  /** The will's QoS: deliveries go at min(this, each subscription's granted QoS). */
+  readonly qos?: QoS;
 }
 
 /** A storage operation pubsub performs for a client. */
@@ -86,12 +89,16 @@ export class PubSub {
     this.listeners.push(listener);
   }
 
-  /** Authorises and delivers one message; `sender` is skipped when the topic says `me=0`. */
+  /**
+   * Authorises and delivers one message published at `qos`; each subscriber gets it at min(qos, its
+   * granted QoS). `sender` is skipped when the topic says `me=0`.
+   */
   publish(
     sender: Session | undefined,
     channel: ParsedChannel,
     payload: Buffer,
     retain = false,
+    qos: QoS = 0,
   ): PublishOutcome {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
@@ -103,10 +110,8 @@ export class PubSub {
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
         this.deps.trie.matchChannel(key.contract, channel.query),
-        channel.channel,
-        payload,
+        new Delivery(channel.channel, payload, qos),
         exclude,
-        undefined,
         { contract: key.contract, levels: channel.query },
       );
       return undefined;
@@ -128,10 +133,12 @@ export class PubSub {
         return Errors.ServerError;
       },
     );
-    this.deliverMatch(this.deps.trie.match(ssid), channel.channel, payload, exclude, message.id, {
-      contract: key.contract,
-      levels: channel.query,
-    });
+    this.deliverMatch(
+      this.deps.trie.match(ssid),
+      new Delivery(channel.channel, payload, qos, false, message.id),
+      exclude,
+      { contract: key.contract, levels: channel.query },
+    );
     return stored;
   }
 
@@ -149,7 +156,7 @@ export class PubSub {
     const channel = parseChannel(will.topic);
     if (channel.kind !== ChannelKind.Static || channel.key === 'emitter')
       return Promise.resolve(Errors.BadRequest);
-    return Promise.resolve(this.publish(undefined, channel, will.payload, will.retain));
+    return Promise.resolve(this.publish(undefined, channel, will.payload, will.retain, will.qos ?? 0));
   }
 
   // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
@@ -164,56 +171,61 @@ export class PubSub {
     return key;
   }
 
-  /** Sends a message to every subscriber of an SSID (on every cluster node). */
+  /** Sends a QoS 0 message to every subscriber of an SSID (on every cluster node). */
   deliver(ssid: Ssid, topic: string, payload: Buffer, exclude?: Subscriber): number {
-    return this.deliverMatch(this.deps.trie.match(ssid), topic, payload, exclude, undefined, {
+    return this.deliverMatch(this.deps.trie.match(ssid), new Delivery(topic, payload), exclude, {
       contract: ssid[0],
       levels: ssid.slice(1),
     });
   }
 
   /**
-   * Sends a message to a match's recipients: encoded once, the same buffer written to each. `route` is
-   * where it was published, which subscribers on peer nodes need to forward it.
+   * Sends a message to a match's recipients (`forEachRecipient`: each once, at the highest QoS it was
+   * granted, capped by the message's). The one `Delivery` encodes each wire form once for all of them.
+   * `route` is where it was published, which subscribers on peer nodes need to forward it.
    */
-  deliverMatch(
-    match: Match<Subscriber>,
-    topic: string,
-    payload: Buffer,
-    exclude?: Subscriber,
-    storedId?: Buffer,
-    route?: Route,
-  ): number {
-    const direct = match.subscribers;
-    const groups = match.groups;
-    if (direct.length === 0 && groups.length === 0) return 0;
-    const packet = encodePublish({ topic, payload });
+  deliverMatch(match: Match<Subscriber>, delivery: Delivery, exclude?: Subscriber, route?: Route): number {
+    const direct = match.subscriptions;
+    if (direct.length === 0 && match.groups.length === 0) return 0;
+    const cap = delivery.qos;
     let sent = 0;
-    for (let i = 0; i < direct.length; i++) {
-      const subscriber = direct[i];
-      if (subscriber === exclude) continue;
-      subscriber.deliver(packet, storedId, route);
-      if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
+    if (match.groups.length === 0) {
+      // forEachRecipient's own first step, inlined: the hot path of fan-out makes no closure and no
+      // extra call per recipient (direct subscriptions are already one per subscriber).
+      const excludeId = exclude?.id;
+      for (let i = 0; i < direct.length; i++) {
+        const { subscriber, qos } = direct[i];
+        if (subscriber.id === excludeId) continue;
+        subscriber.deliver(delivery, qos < cap ? qos : cap, route);
+        if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
+      }
+      if (this.deps.counters) this.deps.counters.messagesOut += sent;
+      return sent;
     }
-    for (let i = 0; i < groups.length; i++) {
-      // The publisher is left out before picking, so a group still gets the message under me=0.
-      const member = pickShareMember(groups[i], exclude?.id);
-      if (member === undefined) continue;
-      member.deliver(packet, storedId, route);
-      if (member.peer === undefined) sent++;
-    }
+    // The publisher is left out before picking, so a group still gets the message under me=0.
+    forEachRecipient(
+      match,
+      (subscriber, granted) => {
+        subscriber.deliver(delivery, granted < cap ? granted : cap, route);
+        if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
+      },
+      exclude?.id,
+    );
     if (this.deps.counters) this.deps.counters.messagesOut += sent;
     return sent;
   }
 
   /**
-   * Authorises a subscription and adds it (subscribing twice to one channel is a no-op); with a key that
-   * has `l`, also replays stored messages (`last`, default 1, within `from`/`until`), oldest first.
+   * Authorises a subscription granted at `qos` and adds it (subscribing again to one channel only updates
+   * its QoS); with a key that has `l`, also replays stored messages (`last`, default 1, within
+   * `from`/`until`), oldest first, at the subscription's QoS. `topic` is the filter as the client sent it.
    */
   async subscribe(
     session: Session,
     channel: ParsedChannel,
     replay = true,
+    qos: QoS = 0,
+    topic = '',
   ): Promise<EmitterError | SessionSubscription> {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
@@ -228,29 +240,28 @@ export class PubSub {
       return Errors.TooManySubscriptions;
     }
     if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
-      return this.add(session, key, channel);
+      return this.add(session, key, channel, qos, topic);
     }
-    // Subscribe first, hold live messages while the stored ones are read, then release the held ones
-    // the replay did not contain: no gap and no duplicate at the seam.
+    // Subscribe first, hold live messages while the stored ones are read, send the stored ones, then
+    // the held ones the replay did not contain: no gap, no duplicate, no overtaking at the seam.
     const hold = session.holdDeliveries();
-    const subscription = this.add(session, key, channel);
-    const replayed = new Set<string>();
+    const subscription = this.add(session, key, channel, qos, topic);
     try {
       if (this.deps.counters) this.deps.counters.storageQueries++;
       const messages = await this.deps.storage.query(subscription.ssid, {
         limit: replayLimit(channel.options),
         ...timeWindow(channel.options),
       });
+      // Stored messages replay at the subscription's QoS (their publish QoS is not stored).
       for (const message of messages) {
-        replayed.add(message.id.toString('hex'));
-        session.deliver(encodePublish({ topic: message.channel, payload: message.payload }));
+        hold.replay(new Delivery(message.channel, message.payload, qos, false, message.id), qos);
       }
       return subscription;
     } catch (error) {
       this.storageFailed('replay', channel.channel, error);
       return Errors.ServerError;
     } finally {
-      hold.release(replayed);
+      hold.release();
     }
   }
 
@@ -287,15 +298,23 @@ export class PubSub {
     );
   }
 
-  private add(session: Session, key: ChannelKey, channel: ParsedChannel): SessionSubscription {
+  private add(
+    session: Session,
+    key: ChannelKey,
+    channel: ParsedChannel,
+    qos: QoS,
+    topic: string,
+  ): SessionSubscription {
     const ssid = ssidOf(key.contract, channel.query);
     const id = ssidKey(ssid);
     const existing = session.subscriptions.get(id);
-    if (existing) return existing;
-    const subscription: SessionSubscription = { ssid, channel: channel.channel };
+    if (existing && existing.qos === qos) return existing;
+    const subscription: SessionSubscription = existing
+      ? { ...existing, qos, topic: topic || existing.topic }
+      : { ssid, channel: channel.channel, qos, topic };
     session.subscriptions.set(id, subscription);
-    this.deps.trie.subscribe(ssid, session);
-    for (const listener of this.listeners) listener.subscribed(session, subscription);
+    this.deps.trie.subscribe(ssid, session, qos);
+    if (!existing) for (const listener of this.listeners) listener.subscribed(session, subscription);
     return subscription;
   }
 

@@ -1,0 +1,88 @@
+import type { IPublishPacket } from 'mqtt-packet';
+import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
+import { Errors, type EmitterError } from '../../errors.js';
+import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
+import type { ClientSession } from '../session.js';
+import { topicTooLong } from '../topic-limits.js';
+
+/**
+ * PUBLISH from the client: QoS 2 is acknowledged with PUBREC (a re-sent packet id is not delivered
+ * twice), QoS 1 with PUBACK once the message is stored, acks in the order the PUBLISHes came, and any
+ * error after the ack on `emitter/error/`.
+ */
+export function handlePublish(session: ClientSession, packet: IPublishPacket): void {
+  const req = packet.qos > 0 ? packet.messageId : undefined;
+  if (packet.qos === 2 && packet.messageId !== undefined) {
+    session.pendingQos2 ??= new Set();
+    const duplicate = session.pendingQos2.has(packet.messageId);
+    session.pendingQos2.add(packet.messageId);
+    if (!duplicate) session.journal?.incomingStore(packet.messageId);
+    session.connection.pubrec({ messageId: packet.messageId });
+    if (duplicate) return;
+  }
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not the
+  // payload alone.
+  const outcome =
+    (packet.length ?? payload.length) > session.core.limits.messageSize
+      ? Errors.MessageTooLarge
+      : processPublish(session, packet.topic, payload, req, packet.retain, packet.qos);
+  const messageId = packet.qos === 1 ? packet.messageId : undefined;
+  if (messageId === undefined && !(outcome instanceof Promise)) {
+    if (outcome) session.sendError(outcome, req);
+    return;
+  }
+  // Acknowledge before any error caused by the same packet (the Go SDK can stall otherwise), once
+  // the message is stored, and in the order the PUBLISHes came.
+  const previous = session.ackTail;
+  const settle = (error: EmitterError | undefined): void => {
+    if (messageId !== undefined) session.connection.puback({ messageId });
+    if (error) session.sendError(error, req);
+  };
+  if (!previous && !(outcome instanceof Promise)) {
+    settle(outcome);
+    return;
+  }
+  const tail: Promise<void> = Promise.all([previous, outcome])
+    .then(([, error]) => settle(error))
+    .catch((error: unknown) => session.fail(error))
+    .finally(() => {
+      if (session.ackTail === tail) session.ackTail = undefined;
+    });
+  session.ackTail = tail;
+}
+
+/** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP. */
+export function handlePubrel(session: ClientSession, packetId: number): void {
+  if (session.pendingQos2?.delete(packetId)) session.journal?.incomingRelease(packetId);
+  session.connection.pubcomp({ messageId: packetId });
+}
+
+function processPublish(
+  session: ClientSession,
+  topic: string,
+  payload: Buffer,
+  req: number | undefined,
+  retain: boolean,
+  qos: QoS,
+): PublishOutcome {
+  const core = session.core;
+  // A 1-2 character topic is a link alias set up through `emitter/link/`.
+  const expanded = topic.length <= 2 ? session.link(topic) : topic;
+  if (expanded === undefined) return Errors.BadRequest;
+  if (topicTooLong(expanded, core.limits)) return Errors.TopicTooLong;
+  // A client usually publishes to the same topic again and again: parse it once.
+  let channel = session.lastPublished;
+  if (channel === undefined || expanded !== session.lastPublishedTopic) {
+    channel = parseChannel(expanded);
+    session.lastPublished = channel;
+    session.lastPublishedTopic = expanded;
+  }
+  if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+  if (channel.key === 'emitter') {
+    if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
+    core.requests.handle(session, channel, payload, req).catch((error: unknown) => session.fail(error));
+    return undefined;
+  }
+  return core.pubsub.publish(session, channel, payload, retain, qos);
+}

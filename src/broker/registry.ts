@@ -1,0 +1,205 @@
+/**
+ * Sessions by client id: which session a CONNECT gets (new, resumed, taken over), persistent sessions
+ * waiting offline until they expire, and their write-through to the session store (restored at start).
+ */
+
+import { normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
+import { Delivery } from '../mqtt/index.js';
+import { OutgoingState, type SessionRecord, type SessionStore } from '../storage/index.js';
+import type { BrokerCore } from './core.js';
+import { SessionJournal } from './journal.js';
+import { Outbox, type OutboxLimits } from './outbox.js';
+import { ClientSession } from './session.js';
+
+/** How persistent sessions behave. */
+export interface SessionSettings extends OutboxLimits {
+  /** Milliseconds a persistent session is kept while its client is away; 0 keeps it for good. */
+  readonly expiryMs: number;
+}
+
+/** Defaults: 20 in flight (Mosquitto), 1,000 queued messages or 16 MiB, a day offline. */
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
+  maxInflight: 20,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  expiryMs: 24 * 60 * 60 * 1000,
+};
+
+const SWEEP_INTERVAL_MS = 1000;
+
+/** The broker's sessions by client id. */
+export class SessionRegistry {
+  private readonly byClientId = new Map<string, ClientSession>();
+  /** Persistent sessions whose client is away, with when they expire (unix ms; Infinity: never). */
+  private readonly offline = new Map<ClientSession, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly store: SessionStore,
+    readonly settings: SessionSettings,
+    private readonly core: BrokerCore,
+    private readonly onStoreError: (error: unknown) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Number of sessions known (connected with a client id, or persistent and away). */
+  get size(): number {
+    return this.byClientId.size;
+  }
+
+  /** Number of persistent sessions whose client is away. */
+  get offlineCount(): number {
+    return this.offline.size;
+  }
+
+  /** The session of a client id, if any. */
+  get(clientId: string): ClientSession | undefined {
+    return this.byClientId.get(clientId);
+  }
+
+  /**
+   * A CONNECT named `fresh.clientId`. A connection already holding that client id is closed (takeover).
+   * With `clean`, any previous session is discarded and `fresh` serves; without, the previous persistent
+   * session (if any) is resumed on `fresh`'s connection, else `fresh` becomes persistent.
+   */
+  connect(fresh: ClientSession, clean: boolean): { serving: ClientSession; present: boolean } {
+    const clientId = fresh.clientId;
+    const existing = clientId === '' ? undefined : this.byClientId.get(clientId);
+    if (existing !== undefined && existing !== fresh) {
+      existing.takenOver();
+      if (!clean && existing.persistent && !existing.ended) {
+        this.offline.delete(existing);
+        fresh.ended = true;
+        this.core.sessionReplaced(fresh, existing);
+        existing.resume(fresh.connection, fresh);
+        return { serving: existing, present: true };
+      }
+      this.discard(existing);
+    }
+    if (clientId !== '') this.byClientId.set(clientId, fresh);
+    if (!clean) {
+      fresh.persistent = true;
+      fresh.journal = this.journal(clientId);
+      fresh.journal.open();
+    }
+    // A stored session of this client id went with `existing` (discard deletes it): this node holds every
+    // stored session (restore() at start), so a clean CONNECT costs no store call. Seam for a store shared
+    // by several nodes (`redis`): a session another node wrote must be deleted here for a clean CONNECT,
+    // and taken from `store.open` (which `journal.open()` calls) for a persistent one.
+    return { serving: fresh, present: false };
+  }
+
+  /** A session's connection closed: a persistent session waits for its client, any other ends. */
+  disconnected(session: ClientSession): void {
+    if (session.persistent && !session.ended) {
+      const expiresAt = this.settings.expiryMs > 0 ? this.now() + this.settings.expiryMs : Infinity;
+      this.offline.set(session, expiresAt);
+      // At shutdown the store may be closed already: a restart counts the expiry from then.
+      if (!this.closed) session.journal?.setExpiry(Number.isFinite(expiresAt) ? expiresAt : undefined);
+      this.startSweeping();
+      return;
+    }
+    session.end();
+    if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
+  }
+
+  /** Ends a session for good: out of the trie, out of the store. */
+  private discard(session: ClientSession): void {
+    this.offline.delete(session);
+    session.end();
+    if (session.journal) {
+      session.journal.delete();
+      session.journal = undefined;
+    }
+    if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
+  }
+
+  /** Ends persistent sessions whose client stayed away past the expiry. */
+  sweep(): void {
+    const now = this.now();
+    for (const [session, expiresAt] of this.offline) {
+      if (expiresAt <= now) {
+        this.discard(session);
+        this.core.counters.sessionsExpired++;
+      }
+    }
+    if (this.offline.size === 0) this.stopSweeping();
+  }
+
+  /**
+   * Puts back every session the store holds (after a restart with a durable store): subscriptions into
+   * the trie, in-flight and queued messages into the outbox, waiting for their clients.
+   */
+  async restore(): Promise<number> {
+    const ids = await this.store.list();
+    let restored = 0;
+    for (const clientId of ids) {
+      const record = await this.store.load(clientId);
+      if (record === undefined || this.byClientId.has(clientId)) continue;
+      await this.restoreOne(record);
+      restored++;
+    }
+    return restored;
+  }
+
+  private async restoreOne(record: SessionRecord): Promise<void> {
+    const session = ClientSession.restored(this.core, record.clientId);
+    this.byClientId.set(record.clientId, session);
+    for (const { topic, qos } of record.subscriptions) {
+      // Authorised again: a key banned or expired meanwhile no longer subscribes.
+      await this.core.pubsub.subscribe(
+        session,
+        parseChannel(normalizeSubscribeTopic(topic)),
+        false,
+        qos,
+        topic,
+      );
+    }
+    if (record.outgoing.length > 0) {
+      const outbox = (session.outbox = new Outbox(this.settings));
+      for (const entry of record.outgoing) {
+        const m = entry.message;
+        outbox.restore({
+          delivery: new Delivery(m.topic, m.payload, m.qos, m.retain, m.storedId),
+          qos: m.qos,
+          packetId: entry.packetId,
+          state: entry.state === OutgoingState.Queued ? OutgoingState.Queued : entry.state,
+          seq: entry.seq,
+        });
+      }
+    }
+    if (record.incoming.length > 0) session.pendingQos2 = new Set(record.incoming);
+    session.journal = this.journal(record.clientId);
+    const expiresAt =
+      record.expiresAt ?? (this.settings.expiryMs > 0 ? this.now() + this.settings.expiryMs : Infinity);
+    this.offline.set(session, expiresAt);
+    this.startSweeping();
+  }
+
+  /** Stops the expiry timer and waits for every session's pending store writes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopSweeping();
+    await Promise.all([...this.byClientId.values()].map((session) => session.journal?.flush()));
+  }
+
+  private journal(clientId: string): SessionJournal {
+    return new SessionJournal(this.store, clientId, this.onStoreError);
+  }
+
+  private startSweeping(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(
+      () => this.sweep(),
+      Math.min(SWEEP_INTERVAL_MS, this.settings.expiryMs || SWEEP_INTERVAL_MS),
+    );
+    this.timer.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * A message on its way to subscribers, and its wire forms: each distinct PUBLISH (protocol version x QoS
+ * x retain flag) is encoded once, on first need, and shared by every recipient that takes that form. A
+ * QoS > 0 form carries a zero packet id: each recipient gets a copy with its own id patched in.
+ */
+
+import mqttPacket from 'mqtt-packet';
+import { encodePublish } from './encode.js';
+
+/** An MQTT quality of service level. */
+export type QoS = 0 | 1 | 2;
+
+/** MQTT 5 PUBLISH properties, as mqtt-packet types them. */
+export type PublishProperties = NonNullable<mqttPacket.IPublishPacket['properties']>;
+
+/** What a delivery carries: the message, not bytes. */
+export interface Message {
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** The QoS it was published at: the highest any recipient gets it at. */
+  readonly qos: QoS;
+  /** The RETAIN flag recipients see (false for live deliveries, as MQTT says). */
+  readonly retain: boolean;
+  /** The message storage id, when it was also stored (`?ttl`). */
+  readonly storedId?: Buffer;
+  /** MQTT 5 properties, passed to v5 recipients. */
+  readonly properties?: PublishProperties;
+}
+
+const V5 = 5;
+// Form slots: [v3/v4 | v5] x qos (0..2) x retain (0/1).
+const FORMS = 12;
+
+/** A message being delivered, with its encoded forms cached. */
+export class Delivery implements Message {
+  // The form nearly every Emitter recipient takes (3.1.1, QoS 0, no retain), kept apart from the rest.
+  private plain: Buffer | undefined;
+  private forms: (Buffer | undefined)[] | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Buffer,
+    readonly qos: QoS = 0,
+    readonly retain = false,
+    readonly storedId?: Buffer,
+    readonly properties?: PublishProperties,
+  ) {}
+
+  /** A delivery of `message` (reusing it when it already is one). */
+  static of(message: Message): Delivery {
+    if (message instanceof Delivery) return message;
+    return new Delivery(
+      message.topic,
+      message.payload,
+      message.qos,
+      message.retain,
+      message.storedId,
+      message.properties,
+    );
+  }
+
+  /** Hands over an already-encoded 3.1.1 QoS 0 form of this message (a cluster peer sent it so). */
+  seedPlainForm(packet: Buffer): void {
+    this.plain = packet;
+  }
+
+  /**
+   * The encoded PUBLISH for a recipient speaking `protocolVersion` at `qos`: shared, never modify it. For
+   * QoS > 0 its packet id is 0: send `withPacketId(...)` instead.
+   */
+  packet(qos: QoS = 0, protocolVersion = 4, retain = this.retain): Buffer {
+    if (qos === 0 && !retain && protocolVersion !== V5) return (this.plain ??= this.encode(0, 4, false));
+    const slot = (protocolVersion === V5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
+    const forms = (this.forms ??= new Array<Buffer | undefined>(FORMS));
+    return (forms[slot] ??= this.encode(qos, protocolVersion, retain));
+  }
+
+  /** A copy of the QoS > 0 form with `packetId` (and the DUP flag on a re-send) patched in. */
+  withPacketId(
+    qos: 1 | 2,
+    packetId: number,
+    dup: boolean,
+    protocolVersion = 4,
+    retain = this.retain,
+  ): Buffer {
+    return patchPacketId(this.packet(qos, protocolVersion, retain), packetId, dup);
+  }
+
+  private encode(qos: QoS, protocolVersion: number, retain: boolean): Buffer {
+    if (protocolVersion !== V5) {
+      return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
+    }
+    return mqttPacket.generate(
+      {
+        cmd: 'publish',
+        topic: this.topic,
+        payload: this.payload,
+        qos,
+        retain,
+        dup: false,
+        // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
+        messageId: qos > 0 ? 1 : undefined,
+        properties: this.properties,
+      },
+      { protocolVersion: V5 },
+    );
+  }
+}
+
+/**
+ * A copy of an encoded QoS > 0 PUBLISH with its packet id set (and DUP when `dup`): the id sits right after
+ * the topic in every protocol version.
+ */
+export function patchPacketId(form: Buffer, packetId: number, dup: boolean): Buffer {
+  const packet = Buffer.allocUnsafe(form.length);
+  form.copy(packet);
+  let offset = 1;
+  while (packet[offset] & 0x80) offset++;
+  offset++;
+  const topicLength = packet.readUInt16BE(offset);
+  packet.writeUInt16BE(packetId, offset + 2 + topicLength);
+  if (dup) packet[0] |= 0x08;
+  return packet;
+}
