@@ -133,7 +133,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
    */
   deliver(delivery: Delivery, qos: QoS): void {
     if (this.ended) return;
-    if (this.holds > 0) (this.held ??= []).push({ delivery, qos });
+    // Only channel messages can overtake a replay; the broker's replies and notifications (`emitter/...`,
+    // such as the presence event of this very subscribe) go at once, before the replayed messages, as
+    // in Emitter.
+    if (this.holds > 0 && !delivery.topic.startsWith('emitter/')) (this.held ??= []).push({ delivery, qos });
     else this.send(delivery, qos);
   }
 
