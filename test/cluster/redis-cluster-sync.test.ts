@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { ClusterHost, MemberSubscription, RoutedSubscriber } from '../../src/cluster/cluster.js';
 import { RedisCluster } from '../../src/cluster/redis/redis-cluster.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { within } from '../helpers/wait.js';
 
 /**
  * A TCP proxy in front of Redis that can hold a node's traffic at one chosen command: the bytes from the
@@ -104,19 +105,6 @@ function recordingHost(): ClusterHost & {
   };
 }
 
-/** `promise`, or a rejection with `message` if it has not settled after `timeoutMs`. */
-async function within<T>(promise: Promise<T>, timeoutMs: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const logger = pino({ level: 'silent' });
 let redis: RedisServer;
 before(async () => {
@@ -139,7 +127,7 @@ test('a subscription made while a node rewrites its snapshot reaches the peers',
     // next heartbeat; the proxy holds it in the middle, while its snapshot transaction waits for Redis.
     const rewriting = proxy.hold(/\r\ndel\r\n\$\d+\r\nemitter:\{a\}:subs\r\n/i);
     await admin.srem('emitter:nodes', 'a');
-    await within(rewriting, 10000, 'node a did not start re-registering within 10 s');
+    await within(rewriting, 10000, 'node a did not start re-registering');
     const dora: MemberSubscription = {
       id: 'DORA',
       username: 'dora',
