@@ -157,7 +157,12 @@ describe('cluster of three nodes on one Redis', () => {
       JSON.stringify({ key, channel: 'room/', changes: true }),
     );
     await watcher.nextJson('emitter/presence/');
-    await waitForOccupancy(clients[1], key, 'room/', 0);
+    // Node b hears of the watch through node a's events, which it applies in order: once it counts a
+    // later subscription of the watcher, it has the watch too and will tell the watcher of bob's join.
+    // (It used to wait for "occupancy 0", true at once: bob could subscribe before b knew the watch.)
+    const probeKey = await keygen(watcher, secret, 'probe/', 'rp');
+    await watcher.mqtt.subscribeAsync(`${probeKey}/probe/`);
+    await waitForOccupancy(clients[1], probeKey, 'probe/', 1);
     const bob = await connectClient(nodes[1].port, { username: 'bob' });
     await bob.mqtt.subscribeAsync(`${key}/room/`);
     const join = await watcher.next(
