@@ -10,21 +10,3 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, message:
     clearTimeout(timer);
   }
 }
-
-/**
- * Polls `probe` until it returns true, or rejects with `message` after `timeoutMs`. Only for state that
- * announces no event (a metric, a value in Redis); anything that does should be awaited instead.
- */
-export async function pollUntil(
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  message: string,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() >= deadline) throw new Error(`${message} (waited ${timeoutMs} ms)`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
