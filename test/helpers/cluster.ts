@@ -11,6 +11,11 @@ export interface ClusterNode {
   readonly child: ChildProcessWithoutNullStreams;
   /** Everything it logged so far (stdout and stderr). */
   output(): string;
+  /**
+   * Resolves once its output from character `since` on matches `pattern` (already logged counts), or
+   * rejects after `timeoutMs` saying what it waited for.
+   */
+  waitForOutput(pattern: RegExp, timeoutMs: number, since?: number): Promise<void>;
   /** Kills it (SIGKILL by default) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Its Prometheus metrics as name -> value. */
@@ -41,11 +46,17 @@ export async function startNode(options: {
     ...options.env,
   });
   let output = '';
+  const outputWaiters = new Set<() => void>();
+  const onOutput = (chunk: Buffer): void => {
+    output += chunk.toString();
+    for (const wake of outputWaiters) wake();
+  };
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
   // Both lines may arrive in one chunk: match on everything read so far.
   const started = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node ${options.name} did not start: ${output}`)), 30000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
+    const onData = (): void => {
       const address = /"address":"127\.0\.0\.1:(\d+)"/.exec(output);
       if (address && output.includes('"service started"')) {
         clearTimeout(timer);
@@ -62,6 +73,21 @@ export async function startNode(options: {
     port,
     child,
     output: () => output,
+    waitForOutput: (pattern, timeoutMs, since = 0) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(output.slice(since))) return;
+          clearTimeout(timer);
+          outputWaiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          outputWaiters.delete(check);
+          reject(new Error(`node ${options.name} logged no ${pattern} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        outputWaiters.add(check);
+        check();
+      }),
     async kill(signal = 'SIGKILL') {
       nodes.delete(node);
       if (child.exitCode !== null || child.signalCode !== null) return;

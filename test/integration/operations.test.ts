@@ -8,7 +8,9 @@ import { connectClient, keygen } from '../helpers/clients.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { spawnEmitter, waitForOutput } from '../helpers/process.js';
-import { createHttpHandler, type HealthReport } from '../../src/http/handler.js';
+import { within } from '../helpers/wait.js';
+import { InMemoryStorage } from '../../src/storage/index.js';
+import type { StoredMessage } from '../../src/storage/message.js';
 import { generateLicense } from '../../src/security/index.js';
 
 test('/metrics counters move by the right amounts with traffic', async () => {
@@ -46,23 +48,55 @@ test('/metrics counters move by the right amounts with traffic', async () => {
   }
 });
 
-test('/health is 200 when ok or degraded and 503 when unavailable', async () => {
-  let status: HealthReport['status'] = 'ok';
-  const handler = createHttpHandler({ health: () => ({ status, connections: 0 }) });
-  const { createServer } = await import('node:http');
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const ok = await fetch(`http://127.0.0.1:${port}/health`);
-  assert.equal(ok.status, 200);
-  assert.deepEqual(await ok.json(), { status: 'ok', connections: 0 });
-  status = 'degraded';
-  assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
-  status = 'unavailable';
-  const down = await fetch(`http://127.0.0.1:${port}/health`);
-  assert.equal(down.status, 503);
-  assert.equal(((await down.json()) as { status: string }).status, 'unavailable');
-  server.close();
+test('/health of the broker: 200 with its status while serving, 503 once shutdown has begun', async () => {
+  // The shutdown is held in its first phase (waiting for the acknowledgements of stored messages) by a
+  // storage whose writes wait for the test; the broker, its port and its shutdown are the real ones.
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let writing: () => void = () => {};
+  const writeStarted = new Promise<void>((resolve) => (writing = resolve));
+  class HeldStorage extends InMemoryStorage {
+    override async store(message: StoredMessage): Promise<void> {
+      writing();
+      await gate;
+      return super.store(message);
+    }
+  }
+  const server = await startTestBroker({ storage: new HeldStorage() });
+  const health = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/health`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(response.headers.get('cache-control'), 'no-store');
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const client = await connectClient(server.port);
+  try {
+    const ok = await health();
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.status, 'ok');
+    assert.equal(ok.body.connections, 1);
+    assert.deepEqual(ok.body.storage, { provider: 'inmemory', ok: true });
+    assert.equal(typeof ok.body.uptime, 'number');
+
+    const key = await keygen(client, server.secret, 'held/', 'rws');
+    const acknowledged = client.mqtt.publishAsync(`${key}/held/?ttl=60`, 'x', { qos: 1 });
+    await within(writeStarted, 5000, 'the stored publish did not reach the storage');
+    const closed = server.close();
+    const down = await health();
+    assert.equal(down.status, 503, 'unavailable while shutting down');
+    assert.equal(down.body.status, 'unavailable');
+    assert.equal(down.body.connections, 1, 'the status fields are still there');
+
+    release();
+    await within(acknowledged, 5000, 'the held publish was not acknowledged before the close');
+    await within(closed, 10000, 'the shutdown did not finish');
+    await assert.rejects(health(), 'nothing listens once the broker has stopped');
+  } finally {
+    release();
+    client.mqtt.end(true);
+    await server.close();
+  }
 });
 
 test('--dev-tls serves MQTT over TLS and WSS; SIGTERM closes clients cleanly and keeps stored messages', async () => {
@@ -96,9 +130,9 @@ test('--dev-tls serves MQTT over TLS and WSS; SIGTERM closes clients cleanly and
 
   const closed = once(secure.mqtt as unknown as NodeJS.EventEmitter, 'close');
   child.kill('SIGTERM');
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const [code] = (await within(once(child, 'exit'), 15000, 'no exit after SIGTERM')) as [number | null];
   assert.equal(code, 0);
-  await closed;
+  await within(closed, 5000, 'the TLS client was not closed by the shutdown');
   secure.mqtt.end(true);
   wss.mqtt.end(true);
 
@@ -113,5 +147,5 @@ test('--dev-tls serves MQTT over TLS and WSS; SIGTERM closes clients cleanly and
   );
   await reader.end();
   again.kill('SIGTERM');
-  await once(again, 'exit');
+  await within(once(again, 'exit'), 15000, 'no exit after SIGTERM');
 });

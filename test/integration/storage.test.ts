@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { spawnEmitter, waitForOutput } from '../helpers/process.js';
+import { within } from '../helpers/wait.js';
 import { generateLicense } from '../../src/security/index.js';
 
 const payloads = (client: TestClient, topic: string): string[] =>
@@ -152,17 +153,24 @@ describe('ssd storage survives restarts and kill -9', () => {
     const key = await keygen(client, secret, 'disk/', 'rwsl');
     const acknowledged: number[] = [];
     let stop = false;
+    let reachedFifty: () => void = () => {};
+    const fifty = new Promise<void>((resolve) => (reachedFifty = resolve));
     const burst = (async () => {
       for (let i = 0; i < 5000 && !stop; i++) {
         try {
           await client.mqtt.publishAsync(`${key}/disk/?ttl=3600`, String(i), { qos: 1 });
           acknowledged.push(i);
+          if (acknowledged.length === 50) reachedFifty();
         } catch {
           return;
         }
       }
     })();
-    while (acknowledged.length < 50) await new Promise((resolve) => setImmediate(resolve));
+    // Kill once 50 are acknowledged, while the burst goes on; a burst that ends first fails the test.
+    const endedEarly = burst.then(() => {
+      throw new Error(`the burst ended after ${acknowledged.length} acknowledged publishes`);
+    });
+    await within(Promise.race([fifty, endedEarly]), 30000, 'fewer than 50 publishes acknowledged');
     first.child.kill('SIGKILL');
     await once(first.child, 'exit');
     stop = true;
@@ -186,7 +194,9 @@ describe('ssd storage survives restarts and kill -9', () => {
     );
     await reader.end();
     second.child.kill('SIGTERM');
-    const [code] = (await once(second.child, 'exit')) as [number | null];
+    const [code] = (await within(once(second.child, 'exit'), 15000, 'no exit after SIGTERM')) as [
+      number | null,
+    ];
     assert.equal(code, 0, 'a clean shutdown after a restart');
   });
 });

@@ -224,7 +224,14 @@ export class RedisCluster implements Cluster {
   // One subscription change: the snapshot and the event are written in one transaction, so a peer
   // reading the snapshot knows exactly which events it already contains (by sequence number).
   private announce(op: 'sub' | 'unsub', field: string, subscription: MemberSubscription): void {
-    if (!this.registered) return; // the next sync writes the whole snapshot anyway
+    if (!this.registered) {
+      // Not registered: the next sync writes the whole snapshot instead. A sync already under way may
+      // have taken its copy of `own` before this change, so it must run once more (without this, a
+      // subscription made while the snapshot was being written was known to no peer until the node
+      // happened to re-register again).
+      if (this.syncing) this.syncAgain = true;
+      return;
+    }
     const seq = ++this.seq;
     const event: ClusterEvent = { op, n: this.name, e: this.epoch, q: seq, m: toWire(subscription) };
     const multi = this.command.multi();
