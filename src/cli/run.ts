@@ -15,7 +15,14 @@ import {
 } from '../storage/index.js';
 import { RedisCluster } from '../cluster/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
-import { isSupervisor, superviseWorkers } from './workers.js';
+import {
+  GRACEFUL_STOP_MS,
+  hostMetrics,
+  isSupervisor,
+  isWorker,
+  leaveSupervisor,
+  superviseWorkers,
+} from './workers.js';
 import { VERSION } from './version.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -137,6 +144,8 @@ async function serve(
       logger,
     });
   }
+  // A worker's scrape answers for every worker of the host, not only for itself.
+  const host = isWorker() ? hostMetrics() : undefined;
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
   const storage = openStorage(config);
@@ -146,7 +155,10 @@ async function serve(
     tls: command.devTls ? await devTls(config, logger) : tlsOptions(config),
     storage,
     authority,
-    httpRoutes: { '/keygen': createKeygenPage(authority) },
+    httpRoutes: {
+      '/keygen': createKeygenPage(authority),
+      ...(host ? { '/metrics': host.route } : {}),
+    },
     monitor: monitorOptions(config),
     cluster:
       redisUrls.length === 0
@@ -158,30 +170,35 @@ async function serve(
             logger,
           }),
   });
+  host?.share(broker.metrics);
   await broker.listen();
   logger.info('service started');
 
-  await new Promise<void>((resolve) => {
+  const graceful = await new Promise<boolean>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
+      // Once: a worker gets SIGINT from the terminal and SIGTERM from its supervisor.
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
       logger.info({ signal }, 'received signal, shutting down');
       // Bounded: a stuck client or disk must not keep the process alive.
-      const timer = setTimeout(() => {
-        logger.warn('shutdown took too long, exiting');
-        resolve();
-      }, SHUTDOWN_TIMEOUT_MS);
+      const timer = setTimeout(() => resolve(false), GRACEFUL_STOP_MS);
       broker.close().finally(() => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  if (!graceful) {
+    // Whatever is stuck (a client socket, a storage call) would hold the process open: leave anyway.
+    logger.warn('shutdown took too long, exiting');
+    process.exit(0);
+  }
   logger.info('stopped');
+  leaveSupervisor();
   return 0;
 }
-
-const SHUTDOWN_TIMEOUT_MS = 10000;
 
 // `cluster.redis`: one URL for a standalone Redis, several (a list, or comma-separated) for Redis Cluster seeds.
 function clusterRedisUrls(config: Config): string[] {
