@@ -1,9 +1,20 @@
 import { z } from 'zod';
 
-const providerSection = (provider: string) =>
+// Emitter reads provider names case-insensitively (`"SSD"` is `ssd`).
+const providerName = <const T extends readonly [string, ...string[]]>(names: T, fallback: T[number]) =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+      z.enum(names, {
+        error: (issue) => `expected one of ${names.join(', ')}, got ${JSON.stringify(issue.input)}`,
+      }),
+    )
+    .default(fallback);
+
+const providerSection = <const T extends readonly [string, ...string[]]>(names: T, fallback: T[number]) =>
   z
     .object({
-      provider: z.string().default(provider),
+      provider: providerName(names, fallback),
       config: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({});
@@ -56,22 +67,22 @@ export const configSchema = z.object({
       deadAfter: z.number().int().positive().default(10000),
     })
     .prefault({}),
-  storage: z
+  storage: providerSection(['inmemory', 'ssd', 'redis', 'noop'], 'inmemory'),
+  monitor: providerSection(['self', 'statsd', 'prometheus', 'noop'], 'self'),
+  logging: z
     .object({
-      provider: z.enum(['inmemory', 'ssd', 'noop', 'redis']).default('inmemory'),
+      // Emitter's only logging provider; accepted, logs go where pino writes them.
+      provider: providerName(['stderr'], 'stderr'),
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
       config: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({}),
-  monitor: providerSection('self'),
-  logging: z
-    .object({
-      provider: z.string().default('stderr'),
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    })
-    .prefault({}),
-  contract: providerSection('single'),
-  metering: providerSection('noop'),
+  // Emitter's `http` contract and metering providers are not implemented: refused rather than ignored.
+  contract: providerSection(['single'], 'single'),
+  metering: providerSection(['noop'], 'noop'),
   vault: z.record(z.string(), z.unknown()).default({}),
+  /** Emitter's DynamoDB secret source: accepted for compatibility, not read. */
+  dynamodb: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** The validated configuration. */

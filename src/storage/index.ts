@@ -1,7 +1,7 @@
 /** The storage layer: the `Storage` interface, its providers and the message records they keep. */
 
 export { createStorage, parseStorageProvider, StorageProvider, type Storage } from './storage.js';
-export { DEFAULT_MAX_QUERY_BYTES, type StorageConfig } from './config.js';
+export { DEFAULT_MAX_QUERY_BYTES, STORAGE_CONFIG_KEYS, type StorageConfig } from './config.js';
 export { StorageError, StorageErrorCode } from './storage-error.js';
 export {
   compareMessageIds,
