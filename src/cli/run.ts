@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
-import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
+import { ListenError } from '../broker/listen-error.js';
+import { ConfigError, loadConfig, parseListenAddress, readConfig, type Config } from '../config/index.js';
 import { EmitterError } from '../errors.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
+import { describePermissions } from './permissions.js';
 import {
   createStorage,
   parseStorageProvider,
@@ -108,6 +112,8 @@ function keygen(
   }
   output.out(`channel: ${created.channel}`);
   output.out(`key:     ${created.key}`);
+  output.out(`permissions: ${describePermissions(authority.decrypt(created.key)?.permissions ?? 0)}`);
+  if (command.ttl > 0) output.out(`expires: ${new Date(Date.now() + command.ttl * 1000).toISOString()}`);
   return 0;
 }
 
@@ -116,11 +122,12 @@ async function serve(
   env: NodeJS.ProcessEnv,
   output: CliOutput,
 ): Promise<number> {
-  const config = loadConfig({
+  const loaded = readConfig({
     path: command.configPath,
     explicitPath: command.configPath !== undefined,
     env,
   });
+  const { config } = loaded;
   const logger = pino({ level: config.logging.level, base: undefined });
   const redisUrls = clusterRedisUrls(config);
   const nodeName = config.cluster.name || `${hostname().replace(/[^A-Za-z0-9.:-]/g, '-')}-${process.pid}`;
@@ -129,6 +136,8 @@ async function serve(
       'cluster.workers: several workers join through Redis; set cluster.redis (EMITTER_CLUSTER_REDIS) too',
     );
   }
+  // Certificates are checked before anything opens or a licence is made: a bad one stops the start at once.
+  const fileTls = command.devTls ? undefined : tlsOptions(config);
   const license = resolveLicense(config, output);
   if (isSupervisor(config.cluster.workers)) {
     if (config.storage.provider !== 'redis') {
@@ -148,11 +157,12 @@ async function serve(
   const host = isWorker() ? hostMetrics() : undefined;
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
+  const tls = command.devTls ? await devTls(config, logger) : fileTls;
   const storage = openStorage(config);
   logger.info({ provider: storage.name }, 'configured message storage');
   const broker = new Broker({
     ...brokerOptions(config, license, logger),
-    tls: command.devTls ? await devTls(config, logger) : tlsOptions(config),
+    tls,
     storage,
     authority,
     httpRoutes: {
@@ -171,8 +181,32 @@ async function serve(
           }),
   });
   host?.share(broker.metrics);
-  await broker.listen();
-  logger.info('service started');
+  let bound: { port: number; tlsPort?: number };
+  try {
+    bound = await broker.listen();
+  } catch (error) {
+    if (error instanceof ListenError) throw new ConfigError(listenProblem(error, command.devTls === true));
+    throw error;
+  }
+  const listen = brokerOptions(config, license, logger).listen;
+  logger.info(
+    {
+      version: VERSION,
+      config: loaded.file ?? 'defaults',
+      variables: loaded.variables,
+      listeners: [
+        `${listen.host}:${bound.port} (mqtt, ws, http)`,
+        ...(tls ? [`${tls.host}:${bound.tlsPort} (mqtts, wss, https)`] : []),
+      ],
+      storage: describeStorage(storage.name, config),
+      cluster:
+        redisUrls.length === 0
+          ? 'standalone'
+          : `redis ${redisUrls.map(redactUrl).join(',')}, ${broker.cluster.peers} peer(s) seen`,
+      node: redisUrls.length === 0 ? monitorNodeName(config) : nodeName,
+    },
+    'service started',
+  );
 
   const graceful = await new Promise<boolean>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -211,6 +245,42 @@ function clusterRedisUrls(config: Config): string[] {
   return list;
 }
 
+// A standalone node's name (the monitor's `stats/<node>/`): `cluster.name` or the host name.
+function monitorNodeName(config: Config): string {
+  return config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-');
+}
+
+// The setting a listener comes from, and why it could not start, in one line.
+function listenProblem(error: ListenError, devTls: boolean): string {
+  const setting = error.listener === 'plain' ? 'listen' : devTls ? 'tls.listen (--dev-tls)' : 'tls.listen';
+  return `${setting}: ${error.message}`;
+}
+
+// Where stored messages go, for the start banner (no credentials).
+function describeStorage(name: string, config: Config): string {
+  const settings = config.storage.config;
+  if (name === 'ssd') return `ssd (${resolvePath(typeof settings.dir === 'string' ? settings.dir : 'data')})`;
+  if (name === 'redis') {
+    const url = typeof settings.url === 'string' ? settings.url : clusterRedisUrls(config)[0];
+    return url ? `redis (${redactUrl(url)})` : 'redis';
+  }
+  return name;
+}
+
+// A Redis URL without its user name and password.
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username || url.password) {
+      url.username = '';
+      url.password = '';
+    }
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return text.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
 // Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
 function monitorOptions(config: Config): BrokerOptions['monitor'] {
   const settings = config.monitor.config;
@@ -218,7 +288,7 @@ function monitorOptions(config: Config): BrokerOptions['monitor'] {
     typeof value === 'string' && value ? value : undefined;
   return {
     provider: config.monitor.provider,
-    node: config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-'),
+    node: monitorNodeName(config),
     interval: typeof settings.interval === 'number' ? settings.interval : undefined,
     channel: text(settings.channel),
     url: text(settings.url),
@@ -312,21 +382,37 @@ function brokerOptions(config: Config, license: License, logger: Logger): Broker
   };
 }
 
-// A certificate and key are PEM text (starting with ---) or file paths, as in Emitter's config.
+// A certificate and key are PEM text (starting with ---) or file paths, as in Emitter's config. One without
+// the other, an unreadable file or a key that does not fit the certificate stops the start.
 function tlsOptions(config: Config): BrokerOptions['tls'] {
   const { certificate, private: privateKey, listen } = config.tls;
-  if (!certificate || !privateKey) return undefined;
+  if (!certificate && !privateKey) return undefined;
+  if (!privateKey)
+    throw new ConfigError('tls.private: tls.certificate is set but not its private key (tls.private)');
+  if (!certificate)
+    throw new ConfigError('tls.certificate: tls.private is set but not its certificate (tls.certificate)');
   const pem = (value: string, field: string): string => {
     if (value.startsWith('---')) return value;
     try {
       return readFileSync(value, 'utf8');
     } catch (error) {
-      throw new ConfigError(`tls.${field}: cannot read ${value}: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code;
+      throw new ConfigError(`tls.${field}: cannot read ${value}: ${reason ?? (error as Error).message}`);
     }
   };
-  return {
-    ...parseListenAddress(listen, 443),
-    cert: pem(certificate, 'certificate'),
-    key: pem(privateKey, 'private'),
-  };
+  const cert = pem(certificate, 'certificate');
+  const key = pem(privateKey, 'private');
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/key values mismatch/i.test(message))
+      throw new ConfigError('tls.private: the private key does not belong to tls.certificate');
+    const field = /key|private/i.test(message) ? 'private' : 'certificate';
+    throw new ConfigError(
+      `tls.${field}: not a usable PEM ${field === 'private' ? 'private key' : 'certificate'} (${message.replace(/^error:[0-9A-F]+:/, '')})`,
+    );
+  }
+  return { ...parseListenAddress(listen, 443), cert, key };
 }

@@ -83,6 +83,13 @@ describe('cluster.workers: SIGTERM', () => {
     assert.ok(!(key instanceof Error));
     await clients[1].mqtt.subscribeAsync(`${key.key}/room/`);
 
+    // Each worker's banner names its node and the cluster it joined.
+    const banners = [...node.output().matchAll(/^\{.*"msg":"service started"\}$/gm)].map(
+      (match) => JSON.parse(match[0]) as { node: string; cluster: string },
+    );
+    assert.deepEqual(banners.map((banner) => banner.node).sort(), ['host-0', 'host-1']);
+    for (const banner of banners) assert.match(banner.cluster, new RegExp(`^redis ${redis.url}, \\d+ peer`));
+
     const startedAt = Date.now();
     const exited = once(node.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     node.child.kill('SIGTERM');
