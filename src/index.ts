@@ -1,4 +1,5 @@
 export { Broker, type BrokerOptions, type ListenAddress } from './broker/broker.js';
+export { ListenError } from './broker/listen-error.js';
 export { loadConfig, type Config } from './config/index.js';
 export { EmitterError, Errors } from './errors.js';
 export { createSecureServer, createServer, MqttConnection } from './mqtt/index.js';

@@ -18,6 +18,7 @@ import { PubSub } from '../services/pubsub/pubsub.js';
 import { InMemorySessionStore, InMemoryStorage, type SessionStore, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
+import { ListenError } from './listen-error.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RefusalLog } from './refusal-log.js';
@@ -183,7 +184,10 @@ export class Broker implements BrokerCore {
     );
   }
 
-  /** Starts the listeners; resolves with the bound addresses (useful with port 0). */
+  /**
+   * Starts the listeners; resolves with the bound addresses (useful with port 0). A listener that cannot
+   * start rejects with a `ListenError`, after closing whatever had started (so the process can exit).
+   */
   async listen(): Promise<{ port: number; tlsPort?: number }> {
     await this.cluster.start(this.clusterHost());
     const restored = await this.registry.restore();
@@ -194,14 +198,7 @@ export class Broker implements BrokerCore {
       readRate: this.options.limits?.readRate ?? 100000,
     };
     const onConnection = (conn: MqttConnection) => this.accept(conn);
-    const plain = await listenSharedPort({
-      host: this.options.listen.host,
-      port: this.options.listen.port,
-      connection,
-      onConnection,
-      onRequest: this.httpHandler,
-    });
-    this.servers.push(plain);
+    const plain = await this.bind('plain', this.options.listen, { connection, onConnection });
     const port = plain.address().port;
     this.port = port;
     if (this.options.monitor) {
@@ -226,15 +223,11 @@ export class Broker implements BrokerCore {
     );
     const tls = this.options.tls;
     if (!tls) return { port };
-    const secure = await listenSharedPort({
-      host: tls.host,
-      port: tls.port,
-      tls: { key: tls.key, cert: tls.cert },
+    const secure = await this.bind('tls', tls, {
       connection,
       onConnection,
-      onRequest: this.httpHandler,
+      tls: { key: tls.key, cert: tls.cert },
     });
-    this.servers.push(secure);
     const tlsPort = secure.address().port;
     this.logger.info(
       { address: `${tls.host}:${tlsPort}` },
@@ -284,6 +277,27 @@ export class Broker implements BrokerCore {
       storage: { provider: this.storage.name, ...storage },
       cluster,
     };
+  }
+
+  private async bind(
+    listener: 'plain' | 'tls',
+    address: ListenAddress,
+    options: Omit<Parameters<typeof listenSharedPort>[0], 'host' | 'port' | 'onRequest'>,
+  ): Promise<SharedPortServer> {
+    try {
+      const server = await listenSharedPort({
+        host: address.host,
+        port: address.port,
+        onRequest: this.httpHandler,
+        ...options,
+      });
+      this.servers.push(server);
+      return server;
+    } catch (error) {
+      await this.close().catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new ListenError(listener, address.host, address.port, code, error);
+    }
   }
 
   /** True once `close` has begun (`/health` answers 503). */

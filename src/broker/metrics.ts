@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client';
 import type { ClusterCounters } from '../cluster/index.js';
 
 /** Plain counters the hot path bumps; Prometheus reads them only when scraped. */
@@ -59,10 +59,12 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
       },
     });
   };
-  const gauge = (name: string, help: string, read: () => number): void => {
+  // Across the workers of a host (`cluster.workers`) gauges are summed unless they say otherwise.
+  const gauge = (name: string, help: string, read: () => number, aggregator: Aggregator = 'sum'): void => {
     new Gauge({
       name,
       help,
+      aggregator,
       registers: [registry],
       collect() {
         this.set(read());
@@ -119,7 +121,12 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     () => c.sessionsExpired,
   );
   const cluster = source.cluster;
-  gauge('emitter_cluster_peers', 'Other cluster nodes this node knows alive.', () => cluster.peers);
+  gauge(
+    'emitter_cluster_peers',
+    'Other cluster nodes this node knows alive (across the workers of a host: the most any one knows).',
+    () => cluster.peers,
+    'max',
+  );
   counter(
     'emitter_cluster_forwarded_total',
     'Messages sent to peer nodes (one copy per node with a matching subscriber).',
@@ -135,11 +142,16 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     'Messages for peer nodes dropped because Redis was unreachable.',
     () => cluster.counters.dropped,
   );
-  gauge('emitter_event_loop_lag_seconds', 'Mean event-loop delay since the last scrape.', () => {
-    const mean = lag.mean / 1e9;
-    lag.reset();
-    return Number.isFinite(mean) ? mean : 0;
-  });
+  gauge(
+    'emitter_event_loop_lag_seconds',
+    'Mean event-loop delay since the last scrape (across the workers of a host: their average).',
+    () => {
+      const mean = lag.mean / 1e9;
+      lag.reset();
+      return Number.isFinite(mean) ? mean : 0;
+    },
+    'average',
+  );
   new Counter({
     name: 'emitter_request_errors_total',
     help: 'Error replies sent to clients, by Emitter status.',

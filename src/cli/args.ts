@@ -1,3 +1,5 @@
+import { PERMISSION_LETTERS, unknownPermissionLetters } from './permissions.js';
+
 /** The parsed command line of `emitter`. */
 export type CliCommand =
   | { readonly command: 'serve'; readonly configPath?: string; readonly devTls?: boolean }
@@ -107,6 +109,15 @@ function parseKeygen(argv: readonly string[]): CliCommand {
     );
   }
   const [secret, channel, type] = flags.positional;
+  const unknown = unknownPermissionLetters(type);
+  if (unknown.length > 0 || type === '') {
+    const known = [...PERMISSION_LETTERS].map(([letter, name]) => `${letter} (${name})`).join(', ');
+    throw new UsageError(
+      type === ''
+        ? `keygen needs at least one permission letter: ${known}`
+        : `unknown permission letter${unknown.length > 1 ? 's' : ''} ${unknown.map((l) => JSON.stringify(l)).join(', ')} in ${JSON.stringify(type)}; the letters are ${known}`,
+    );
+  }
   return { command: 'keygen', configPath: flags.configPath, secret, channel, type, ttl: flags.ttl ?? 0 };
 }
 

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { Broker, type BrokerOptions } from '../broker/broker.js';
-import { ConfigError, loadConfig, parseListenAddress, type Config } from '../config/index.js';
+import { ListenError } from '../broker/listen-error.js';
+import { ConfigError, loadConfig, parseListenAddress, readConfig, type Config } from '../config/index.js';
 import { EmitterError } from '../errors.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import { generateLicense, KeyAuthority, parseLicense, type License } from '../security/index.js';
+import { describePermissions } from './permissions.js';
 import {
   createSessionStore,
   createStorage,
@@ -19,7 +23,14 @@ import {
 import { RedisCluster } from '../cluster/index.js';
 import { parseArguments, USAGE, UsageError, type CliCommand } from './args.js';
 import { createLogger } from './log-output.js';
-import { isSupervisor, superviseWorkers } from './workers.js';
+import {
+  GRACEFUL_STOP_MS,
+  hostMetrics,
+  isSupervisor,
+  isWorker,
+  leaveSupervisor,
+  superviseWorkers,
+} from './workers.js';
 import { VERSION } from './version.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -105,6 +116,8 @@ function keygen(
   }
   output.out(`channel: ${created.channel}`);
   output.out(`key:     ${created.key}`);
+  output.out(`permissions: ${describePermissions(authority.decrypt(created.key)?.permissions ?? 0)}`);
+  if (command.ttl > 0) output.out(`expires: ${new Date(Date.now() + command.ttl * 1000).toISOString()}`);
   return 0;
 }
 
@@ -112,11 +125,12 @@ async function serve(
   command: Extract<CliCommand, { command: 'serve' }>,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
-  const config = loadConfig({
+  const loaded = readConfig({
     path: command.configPath,
     explicitPath: command.configPath !== undefined,
     env,
   });
+  const { config } = loaded;
   const logger = createLogger(config.logging.level, config.logging.format);
   const redisUrls = clusterRedisUrls(config);
   const nodeName = config.cluster.name || `${hostname().replace(/[^A-Za-z0-9.:-]/g, '-')}-${process.pid}`;
@@ -125,6 +139,8 @@ async function serve(
       'cluster.workers: several workers join through Redis; set cluster.redis (EMITTER_CLUSTER_REDIS) too',
     );
   }
+  // Certificates are checked before anything opens or a licence is made: a bad one stops the start at once.
+  const fileTls = command.devTls ? undefined : tlsOptions(config);
   const license = resolveLicense(config, logger);
   if (isSupervisor(config.cluster.workers)) {
     if (config.storage.provider !== 'redis') {
@@ -140,18 +156,24 @@ async function serve(
       logger,
     });
   }
+  // A worker's scrape answers for every worker of the host, not only for itself.
+  const host = isWorker() ? hostMetrics() : undefined;
   // One key authority (and ban list) for MQTT requests and the /keygen page.
   const authority = new KeyAuthority(license);
+  const tls = command.devTls ? await devTls(config, logger) : fileTls;
   const storage = openStorage(config, logger);
   logger.info({ provider: storage.name }, 'configured message storage');
   const sessionStore = openSessionStore(config);
   logger.info({ provider: sessionStore.name }, 'configured session store');
   const broker = new Broker({
     ...brokerOptions(config, license, logger),
-    tls: command.devTls ? await devTls(config, logger) : tlsOptions(config),
+    tls,
     storage,
     authority,
-    httpRoutes: { '/keygen': createKeygenPage(authority) },
+    httpRoutes: {
+      '/keygen': createKeygenPage(authority),
+      ...(host ? { '/metrics': host.route } : {}),
+    },
     // In a cluster the node's stats channel (and /health, the dashboard) use its unique cluster name.
     monitor: monitorOptions(config, redisUrls.length > 0 ? nodeName : undefined),
     sessions: {
@@ -171,30 +193,59 @@ async function serve(
             logger,
           }),
   });
-  await broker.listen();
-  logger.info('service started');
+  host?.share(broker.metrics);
+  let bound: { port: number; tlsPort?: number };
+  try {
+    bound = await broker.listen();
+  } catch (error) {
+    if (error instanceof ListenError) throw new ConfigError(listenProblem(error, command.devTls === true));
+    throw error;
+  }
+  const listen = brokerOptions(config, license, logger).listen;
+  logger.info(
+    {
+      version: VERSION,
+      config: loaded.file ?? 'defaults',
+      variables: loaded.variables,
+      listeners: [
+        `${listen.host}:${bound.port} (mqtt, ws, http)`,
+        ...(tls ? [`${tls.host}:${bound.tlsPort} (mqtts, wss, https)`] : []),
+      ],
+      storage: describeStorage(storage.name, config),
+      cluster:
+        redisUrls.length === 0
+          ? 'standalone'
+          : `redis ${redisUrls.map(redactUrl).join(',')}, ${broker.cluster.peers} peer(s) seen`,
+      node: redisUrls.length === 0 ? monitorNodeName(config) : nodeName,
+    },
+    'service started',
+  );
 
-  await new Promise<void>((resolve) => {
+  const graceful = await new Promise<boolean>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
+      // Once: a worker gets SIGINT from the terminal and SIGTERM from its supervisor.
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
       logger.info({ signal }, 'received signal, shutting down');
       // Bounded: a stuck client or disk must not keep the process alive.
-      const timer = setTimeout(() => {
-        logger.warn('shutdown took too long, exiting');
-        resolve();
-      }, SHUTDOWN_TIMEOUT_MS);
+      const timer = setTimeout(() => resolve(false), GRACEFUL_STOP_MS);
       broker.close().finally(() => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  if (!graceful) {
+    // Whatever is stuck (a client socket, a storage call) would hold the process open: leave anyway.
+    logger.warn('shutdown took too long, exiting');
+    process.exit(0);
+  }
   logger.info('stopped');
+  leaveSupervisor();
   return 0;
 }
-
-const SHUTDOWN_TIMEOUT_MS = 10000;
 
 // `cluster.redis`: one URL for a standalone Redis, several (a list, or comma-separated) for Redis Cluster seeds.
 function clusterRedisUrls(config: Config): string[] {
@@ -207,6 +258,42 @@ function clusterRedisUrls(config: Config): string[] {
   return list;
 }
 
+// A standalone node's name (the monitor's `stats/<node>/`): `cluster.name` or the host name.
+function monitorNodeName(config: Config): string {
+  return config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-');
+}
+
+// The setting a listener comes from, and why it could not start, in one line.
+function listenProblem(error: ListenError, devTls: boolean): string {
+  const setting = error.listener === 'plain' ? 'listen' : devTls ? 'tls.listen (--dev-tls)' : 'tls.listen';
+  return `${setting}: ${error.message}`;
+}
+
+// Where stored messages go, for the start banner (no credentials).
+function describeStorage(name: string, config: Config): string {
+  const settings = config.storage.config;
+  if (name === 'ssd') return `ssd (${resolvePath(typeof settings.dir === 'string' ? settings.dir : 'data')})`;
+  if (name === 'redis') {
+    const url = typeof settings.url === 'string' ? settings.url : clusterRedisUrls(config)[0];
+    return url ? `redis (${redactUrl(url)})` : 'redis';
+  }
+  return name;
+}
+
+// A Redis URL without its user name and password.
+function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username || url.password) {
+      url.username = '';
+      url.password = '';
+    }
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return text.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
 // Emitter's monitor section: provider plus `interval` (ms), `channel` (self) and `url` (statsd).
 function monitorOptions(config: Config, clusterNode: string | undefined): BrokerOptions['monitor'] {
   const settings = config.monitor.config;
@@ -214,7 +301,7 @@ function monitorOptions(config: Config, clusterNode: string | undefined): Broker
     typeof value === 'string' && value ? value : undefined;
   return {
     provider: config.monitor.provider,
-    node: clusterNode ?? (config.cluster.name || hostname().replace(/[^A-Za-z0-9.:-]/g, '-')),
+    node: clusterNode ?? monitorNodeName(config),
     interval: typeof settings.interval === 'number' ? settings.interval : undefined,
     channel: text(settings.channel),
     url: text(settings.url),
@@ -336,21 +423,37 @@ function brokerOptions(config: Config, license: License, logger: Logger): Broker
   };
 }
 
-// A certificate and key are PEM text (starting with ---) or file paths, as in Emitter's config.
+// A certificate and key are PEM text (starting with ---) or file paths, as in Emitter's config. One without
+// the other, an unreadable file or a key that does not fit the certificate stops the start.
 function tlsOptions(config: Config): BrokerOptions['tls'] {
   const { certificate, private: privateKey, listen } = config.tls;
-  if (!certificate || !privateKey) return undefined;
+  if (!certificate && !privateKey) return undefined;
+  if (!privateKey)
+    throw new ConfigError('tls.private: tls.certificate is set but not its private key (tls.private)');
+  if (!certificate)
+    throw new ConfigError('tls.certificate: tls.private is set but not its certificate (tls.certificate)');
   const pem = (value: string, field: string): string => {
     if (value.startsWith('---')) return value;
     try {
       return readFileSync(value, 'utf8');
     } catch (error) {
-      throw new ConfigError(`tls.${field}: cannot read ${value}: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code;
+      throw new ConfigError(`tls.${field}: cannot read ${value}: ${reason ?? (error as Error).message}`);
     }
   };
-  return {
-    ...parseListenAddress(listen, 443),
-    cert: pem(certificate, 'certificate'),
-    key: pem(privateKey, 'private'),
-  };
+  const cert = pem(certificate, 'certificate');
+  const key = pem(privateKey, 'private');
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/key values mismatch/i.test(message))
+      throw new ConfigError('tls.private: the private key does not belong to tls.certificate');
+    const field = /key|private/i.test(message) ? 'private' : 'certificate';
+    throw new ConfigError(
+      `tls.${field}: not a usable PEM ${field === 'private' ? 'private key' : 'certificate'} (${message.replace(/^error:[0-9A-F]+:/, '')})`,
+    );
+  }
+  return { ...parseListenAddress(listen, 443), cert, key };
 }

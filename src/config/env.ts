@@ -1,4 +1,5 @@
 import { ConfigError } from './error.js';
+import { mapKeyOf } from './map-keys.js';
 
 /** A JSON-like value as read from a file or built from the environment. */
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -47,11 +48,13 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   'logging.provider': 'string',
   'logging.level': 'string',
   'logging.format': 'string',
+  'logging.config': 'map',
   'contract.provider': 'string',
   'contract.config': 'map',
   'metering.provider': 'string',
   'metering.config': 'map',
   vault: 'map',
+  dynamodb: 'map',
 };
 
 /**
@@ -87,7 +90,8 @@ export function applyEnvironment(file: JsonObject, env: NodeJS.ProcessEnv): Json
     const prefix = `${name}_`;
     for (const [variable, value] of Object.entries(env)) {
       if (!variable.startsWith(prefix) || value === undefined) continue;
-      const key = camelKey(variable.slice(prefix.length));
+      const suffix = variable.slice(prefix.length);
+      const key = mapKeyOf(path, suffix) ?? camelKey(suffix);
       setPath(config, `${path}.${key}`, /^-?\d+$/.test(value) ? Number(value) : value);
     }
   }

@@ -1,9 +1,20 @@
 import { z } from 'zod';
 
-const providerSection = (provider: string) =>
+// Emitter reads provider names case-insensitively (`"SSD"` is `ssd`).
+const providerName = <const T extends readonly [string, ...string[]]>(names: T, fallback: T[number]) =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.toLowerCase() : value),
+      z.enum(names, {
+        error: (issue) => `expected one of ${names.join(', ')}, got ${JSON.stringify(issue.input)}`,
+      }),
+    )
+    .default(fallback);
+
+const providerSection = <const T extends readonly [string, ...string[]]>(names: T, fallback: T[number]) =>
   z
     .object({
-      provider: z.string().default(provider),
+      provider: providerName(names, fallback),
       config: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({});
@@ -58,7 +69,7 @@ const fileSchema = z.object({
     .prefault({}),
   storage: z
     .object({
-      provider: z.enum(['inmemory', 'ssd', 'noop', 'redis']).default('inmemory'),
+      provider: providerName(['inmemory', 'ssd', 'redis', 'noop'], 'inmemory'),
       // Each provider reads the fields it knows (and checks them when it starts); the redis hold buffer's
       // are checked here too, so a typo'd value stops the broker with the field's path.
       config: z
@@ -89,19 +100,24 @@ const fileSchema = z.object({
         .default(16 * 1024 * 1024),
     })
     .prefault({}),
-  monitor: providerSection('self'),
+  monitor: providerSection(['self', 'statsd', 'prometheus', 'noop'], 'self'),
   logging: z
     .object({
-      provider: z.string().default('stderr'),
+      // Emitter's only logging provider; accepted, logs go where pino writes them.
+      provider: providerName(['stderr'], 'stderr'),
       // Unset: `debug` decides (configSchema).
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
       /** `auto`: readable lines on a terminal, JSON lines otherwise. */
       format: z.enum(['auto', 'json', 'text']).default('auto'),
+      config: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({}),
-  contract: providerSection('single'),
-  metering: providerSection('noop'),
+  // Emitter's `http` contract and metering providers are not implemented: refused rather than ignored.
+  contract: providerSection(['single'], 'single'),
+  metering: providerSection(['noop'], 'noop'),
   vault: z.record(z.string(), z.unknown()).default({}),
+  /** Emitter's DynamoDB secret source: accepted for compatibility, not read. */
+  dynamodb: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** The configuration file's shape, validated, with every default filled in. */

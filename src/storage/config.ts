@@ -40,6 +40,27 @@ export interface StorageConfig {
   readonly holdTimeoutMs?: number;
 }
 
+/**
+ * The `storage.config` keys a configuration may set: every `StorageConfig` field but the injected clock
+ * (the config loader refuses others as typos). A field added above must be added here, or this fails to compile.
+ */
+export const STORAGE_CONFIG_KEYS: readonly string[] = Object.keys({
+  retain: true,
+  maxQueryBytes: true,
+  purgeIntervalMs: true,
+  maxBytes: true,
+  dir: true,
+  synchronous: true,
+  batchDelayMs: true,
+  maxBatch: true,
+  url: true,
+  cluster: true,
+  prefix: true,
+  holdMessages: true,
+  holdBytes: true,
+  holdTimeoutMs: true,
+} satisfies Record<Exclude<keyof StorageConfig, 'now'>, true>);
+
 /** The settings every provider shares, with defaults applied. */
 export interface CommonSettings {
   readonly retain: number;

@@ -8,7 +8,7 @@ export {
   type StorageOptions,
   type StorageHealth,
 } from './storage.js';
-export { DEFAULT_MAX_QUERY_BYTES, type StorageConfig } from './config.js';
+export { DEFAULT_MAX_QUERY_BYTES, STORAGE_CONFIG_KEYS, type StorageConfig } from './config.js';
 export { StorageError, StorageErrorCode } from './storage-error.js';
 export {
   compareMessageIds,
