@@ -49,8 +49,10 @@ function walk(
   report: (path: string, known: string[]) => void,
 ): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-  const shape = objectShape(schema);
-  const keys = shape ? Object.keys(shape) : MAP_KEYS[path];
+  // A map section's keys are listed apart (its schema may check a few of them, not name them all).
+  const mapKeys = MAP_KEYS[path];
+  const shape = mapKeys ? undefined : objectShape(schema);
+  const keys = mapKeys ?? (shape ? Object.keys(shape) : undefined);
   if (!keys) return;
   for (const [key, child] of Object.entries(value)) {
     const childPath = path ? `${path}.${key}` : key;
@@ -59,11 +61,13 @@ function walk(
   }
 }
 
-// The object behind `.default()`/`.prefault()` wrappers, if the schema is one.
+// The object behind `.default()`/`.prefault()` wrappers and transforms, if the schema is one.
 function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
   let current: unknown = schema;
   while (current && !(current instanceof z.ZodObject)) {
     if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault) current = current.unwrap();
+    // A transformed schema (`configSchema` derives the log level): the object it reads.
+    else if (current instanceof z.ZodPipe) current = current.in;
     else return undefined;
   }
   return (current as z.ZodObject).shape as Record<string, z.ZodType>;

@@ -34,6 +34,7 @@ const SOURCES = [
   'emitter.conf.example',
   'src',
   'scripts/build.mjs',
+  'scripts/build-dashboard.ts',
   'examples/build-bundle.mjs',
 ];
 
@@ -120,7 +121,7 @@ test('npm pack builds dist/ on prepack; the tarball installs into an empty folde
       child.once('exit', () => reject(new Error(`exited before serving: ${output}`)));
     });
     const port = Number(started[1]);
-    const secret = /generated new secret key: (\S+)/.exec(output)?.[1];
+    const secret = /"secret":"([^"]+)"/.exec(output)?.[1];
     assert.ok(secret, 'without a licence the first start prints a new secret');
 
     const health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5000) });
