@@ -10,6 +10,7 @@ import {
   idleConnections,
   latency,
   pointToPoint,
+  qos1EndToEnd,
   qos1FanIn,
   wildcard,
   type Result,
@@ -18,6 +19,9 @@ import {
 import { measureStorage } from './storage-scenario.js';
 
 const quick = process.argv.includes('--quick');
+// `--only <prefix>[,<prefix>]`: just the scenarios whose names start so.
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? process.argv[onlyArg + 1]?.split(',') : undefined;
 const seconds = quick ? 2 : 4;
 const repetitions = quick ? 1 : 2;
 const starters: Array<() => Promise<RunningBroker>> = [startEmitterTs, startAedes, startMosquitto];
@@ -27,6 +31,7 @@ const scenarios: Array<[string, Scenario, number]> = [
   ['point-to-point, 200 pairs', pointToPoint, 1],
   ['wildcard, 1,000 + patterns', wildcard, 1],
   ['QoS 1 fan-in, 100 in flight x 8', qos1FanIn, 1],
+  ['QoS 1 end to end, 8 -> 1 subscriber at QoS 1', qos1EndToEnd, 1],
   ['latency at 2,000 msg/s', latency, 1],
   [quick ? 'idle connections (2,000)' : 'idle connections (10,000)', idleConnections, quick ? 0.2 : 1],
 ];
@@ -43,6 +48,7 @@ const fmt = (value: number | undefined, digits = 0): string =>
 const rows: string[] = [];
 let printed = 0;
 for (const [name, scenario, scale] of scenarios) {
+  if (only && !only.some((prefix) => name.startsWith(prefix))) continue;
   const results = new Map<string, Result[]>();
   for (let rep = 0; rep < repetitions; rep++) {
     // Alternate the order so no broker always runs first (or on a warmer machine).

@@ -246,6 +246,36 @@ export const qos1FanIn: Scenario = async (broker, seconds) => {
   };
 };
 
+/**
+ * QoS 1 end to end: 8 publishers at QoS 1 (100 in flight each) -> 1 subscriber subscribed at QoS 1 that
+ * acknowledges every delivery (the broker's in-flight window and PUBACK handling on the way out). The
+ * publishers and the subscriber share this process: a broker that acknowledges publishers faster than the
+ * subscriber's window turns over fills the subscriber's queue, and what passes its bound is dropped
+ * (`lost`), by design. Publishers in worker processes would measure the broker rather than this process.
+ */
+export const qos1EndToEnd: Scenario = async (broker, seconds) => {
+  const [subscriber] = await clients(broker, 1, 'q1e-sub');
+  subscriber.ackQos1 = true;
+  await subscriber.subscribe(broker.topic('bench/qos1e2e/'), 1);
+  const publishers = await clients(broker, 8, 'q1e-pub');
+  const cpu0 = cpuMicros(broker.pid);
+  const gen0 = process.cpuUsage();
+  const started = Date.now();
+  const acked = await qos1Pump(publishers, () => broker.topic('bench/qos1e2e/'), started + seconds * 1000);
+  await settle(() => subscriber.received, acked);
+  const elapsed = (Date.now() - started) / 1000;
+  const gen = process.cpuUsage(gen0);
+  const delivered = subscriber.received;
+  for (const client of [...publishers, subscriber]) client.close();
+  return {
+    value: delivered / elapsed,
+    unit: 'msg/s',
+    cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
+    generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, delivered),
+    lost: Math.max(0, acked - delivered),
+  };
+};
+
 /** 1 publisher at a fixed 2,000 msg/s -> 1 subscriber: p99 latency (p50 and max in the detail). */
 export const latency: Scenario = async (broker, seconds) => {
   const [subscriber] = await clients(broker, 1, 'lat-sub');
