@@ -4,4 +4,16 @@ export { loadConfig, type Config } from './config/index.js';
 export { EmitterError, Errors } from './errors.js';
 export { createSecureServer, createServer, MqttConnection } from './mqtt/index.js';
 export { generateLicense, KeyAuthority, parseLicense, Permission } from './security/index.js';
-export { createStorage, type Storage } from './storage/index.js';
+export {
+  createSessionStore,
+  createStorage,
+  InMemorySessionStore,
+  OutgoingState,
+  type OutgoingEntry,
+  type QueuedMessage,
+  type SessionRecord,
+  type SessionStore,
+  type SessionStoreConfig,
+  type Storage,
+  type StoredSubscription,
+} from './storage/index.js';

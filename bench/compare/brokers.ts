@@ -100,6 +100,10 @@ export async function startEmitterTs(
       EMITTER_LIMIT_MAXCONNECTIONS: '0',
       EMITTER_LIMIT_CONNECTRATE: '0',
       EMITTER_LIMIT_OUTGOINGBUFFER: String(256 * 1024 * 1024),
+      // As Mosquitto here: queues not bounded in these runs (max_queued_messages 0), and the in-flight
+      // window at the default both share (20).
+      EMITTER_SESSION_MAXQUEUEDMESSAGES: String(100_000_000),
+      EMITTER_SESSION_MAXQUEUEDBYTES: String(2 ** 40),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,7 +144,6 @@ export async function startMosquitto(options: { noDelay?: boolean } = {}): Promi
       'allow_anonymous true',
       'max_queued_messages 0',
       'max_queued_bytes 0',
-      'max_inflight_messages 0',
       'max_connections -1',
       ...(options.noDelay ? ['set_tcp_nodelay true'] : []),
       'persistence false',

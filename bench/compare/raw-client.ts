@@ -16,6 +16,8 @@ export class RawClient {
   onRead: (() => void) | undefined;
   /** For a generator: true while a write waits for 'drain'. */
   blocked = false;
+  /** Acknowledge QoS 1 deliveries (PUBACK), as a QoS 1 subscriber must. */
+  ackQos1 = false;
   private rest: Buffer | undefined;
   private waiting: { type: number; resolve: () => void } | undefined;
 
@@ -44,11 +46,11 @@ export class RawClient {
     return client;
   }
 
-  /** Subscribes at QoS 0 and waits for SUBACK (bounded). */
-  async subscribe(topic: string): Promise<void> {
+  /** Subscribes (QoS 0 unless asked) and waits for SUBACK (bounded). */
+  async subscribe(topic: string, qos: 0 | 1 = 0): Promise<void> {
     const suback = this.expect(9);
     this.socket.write(
-      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }),
+      mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] }),
     );
     await suback;
   }
@@ -125,6 +127,10 @@ export class RawClient {
       const type = data[offset] >> 4;
       if (type === PUBLISH) {
         this.received++;
+        if (this.ackQos1 && ((data[offset] >> 1) & 3) === 1) {
+          const idAt = at + 2 + data.readUInt16BE(at);
+          this.socket.write(Buffer.from([0x40, 2, data[idAt], data[idAt + 1]]));
+        }
         if (this.onPublish) {
           const qos = (data[offset] >> 1) & 3;
           const start = at + 2 + data.readUInt16BE(at) + (qos > 0 ? 2 : 0);

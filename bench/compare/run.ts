@@ -12,6 +12,7 @@ import {
   idleConnections,
   latency,
   pointToPoint,
+  qos1EndToEnd,
   qos1FanIn,
   wildcard,
   WINDOW_PER_PUBLISHER,
@@ -44,6 +45,7 @@ const scenarios: ScenarioSpec[] = [
   { name: 'point-to-point, 200 pairs', run: pointToPoint, scale: 1 },
   { name: 'wildcard, 1,000 + patterns', run: wildcard, scale: 1 },
   { name: 'QoS 1 fan-in, 100 in flight x 8', run: qos1FanIn, scale: 1 },
+  { name: 'QoS 1 end to end, 8 -> 1 subscriber at QoS 1', run: qos1EndToEnd, scale: 1 },
   // Mosquitto's default leaves Nagle on, which costs latency: both ways are shown.
   {
     name: 'latency at 2,000 msg/s',

@@ -9,6 +9,7 @@ import type {
   PublisherMessage,
   PublisherReport,
 } from './publisher-worker.js';
+import type { SubscriberJob } from './subscriber-worker.js';
 import { RawClient } from './raw-client.js';
 
 /** What one scenario run measured. */
@@ -60,6 +61,7 @@ async function settle(total: () => number, expected: number): Promise<void> {
 }
 
 const WORKER = fileURLToPath(new URL('./publisher-worker.ts', import.meta.url));
+const SUBSCRIBER_WORKER = fileURLToPath(new URL('./subscriber-worker.ts', import.meta.url));
 const WORKERS = 2;
 /** Messages each publisher may have in flight end to end (sent, not yet delivered to every subscriber). */
 export const WINDOW_PER_PUBLISHER = 1000;
@@ -321,6 +323,60 @@ export const qos1FanIn: Scenario = async (broker, seconds) => {
     perConnectionRate: acked / elapsed / publishers.length,
     lost: Math.max(0, acked - delivered),
   };
+};
+
+/**
+ * QoS 1 end to end: 8 publishers at QoS 1 (100 in flight each) -> 1 subscriber subscribed at QoS 1 that
+ * acknowledges every delivery (the broker's in-flight window and PUBACK handling on the way out). The
+ * subscriber runs in a process of its own, so the publishers pumping here do not delay its PUBACKs; what a
+ * broker queues for it past its bounds is dropped (`lost`).
+ */
+export const qos1EndToEnd: Scenario = async (broker, seconds) => {
+  const child = fork(SUBSCRIBER_WORKER, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const ready = bounded(once(child, 'message'), 30000, 'subscriber worker start');
+    const job: SubscriberJob = {
+      port: broker.port,
+      clientId: 'q1e-sub',
+      topic: broker.topic('bench/qos1e2e/'),
+      qos: 1,
+    };
+    child.send(job);
+    await ready;
+    const received = async (): Promise<number> => {
+      const reply = bounded(once(child, 'message'), 10000, 'subscriber worker count');
+      child.send('count');
+      return ((await reply)[0] as { received: number }).received;
+    };
+    const publishers = await clients(broker, 8, 'q1e-pub');
+    const cpu0 = cpuMicros(broker.pid);
+    const gen0 = process.cpuUsage();
+    const started = Date.now();
+    const acked = await qos1Pump(publishers, () => broker.topic('bench/qos1e2e/'), started + seconds * 1000);
+    // Settle as `settle` does, polling the worker's count (bounded).
+    let delivered = await received();
+    for (let i = 0, still = 0; i < 300 && delivered < acked && still < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await received();
+      still = now === delivered ? still + 1 : 0;
+      delivered = now;
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    const gen = process.cpuUsage(gen0);
+    for (const client of publishers) client.close();
+    return {
+      value: delivered / elapsed,
+      unit: 'msg/s',
+      cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
+      generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, delivered),
+      lost: Math.max(0, acked - delivered),
+    };
+  } finally {
+    child.kill('SIGKILL');
+  }
 };
 
 /** 1 publisher at a fixed 2,000 msg/s -> 1 subscriber: p99 latency (p50 and max in the detail). */
