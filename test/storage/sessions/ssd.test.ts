@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createSessionStore } from '../../../src/storage/sessions/index.js';
+import { SsdSessionStore } from '../../../src/storage/sessions/ssd.js';
+import { SESSIONS_FILE } from '../../../src/storage/sessions/ssd-schema.js';
+import { DATABASE_FILE } from '../../../src/storage/ssd-schema.js';
+import { createStorage } from '../../../src/storage/storage.js';
+import { StorageError, StorageErrorCode } from '../../../src/storage/storage-error.js';
+import { runSessionStoreConformance } from './conformance.js';
+
+const root = mkdtempSync(join(tmpdir(), 'emitter-ssd-sessions-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+runSessionStoreConformance(
+  'ssd',
+  (config, place) => createSessionStore('ssd', config, { dir: join(root, place) }),
+  {
+    durable: true,
+  },
+);
+
+test('ssd sessions: every acknowledged write survives kill -9 of the writer', async () => {
+  const dir = join(root, 'killed');
+  const writer = fileURLToPath(new URL('./fixtures/ssd-session-writer.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buffered = '';
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  );
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts);
+    if (lines.length >= 3000 && !child.killed) child.kill('SIGKILL');
+  });
+  const signal = await exited;
+  assert.equal(signal, 'SIGKILL', 'the writer was killed, not finished');
+
+  const kept = new Map<string, Set<string>>();
+  const acknowledged = new Map<string, Set<string>>();
+  const subscribed: string[] = [];
+  for (const line of lines) {
+    const [kind, client, n] = line.split(' ');
+    if (kind === 'S') subscribed.push(client);
+    const into = kind === 'K' ? kept : kind === 'A' ? acknowledged : undefined;
+    if (into === undefined) continue;
+    if (!into.has(client)) into.set(client, new Set());
+    into.get(client)?.add(n);
+  }
+  assert.equal(subscribed.length, 5);
+  assert.ok([...acknowledged.values()].reduce((sum, set) => sum + set.size, 0) > 500);
+
+  const store = createSessionStore('ssd', {}, { dir });
+  try {
+    for (const client of subscribed) {
+      const record = await store.load(client);
+      assert.ok(record, `session ${client} survived`);
+      assert.deepEqual(record.subscriptions, [{ topic: 'k/a/', qos: 1 }]);
+      const present = new Set(record.outgoing.map((e) => e.message.payload.toString()));
+      const lost = [...(kept.get(client) ?? [])].filter((n) => !present.has(n));
+      assert.deepEqual(lost, [], `${client}: acknowledged enqueues lost`);
+      const back = [...(acknowledged.get(client) ?? [])].filter((n) => present.has(n));
+      assert.deepEqual(back, [], `${client}: acknowledged messages came back`);
+      const seqs = record.outgoing.map((e) => e.seq);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        'in seq order',
+      );
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test('ssd sessions: an unusable directory is refused with its path', () => {
+  const file = join(root, 'not-a-dir');
+  writeFileSync(file, 'x');
+  const refused = (path: string) => (error: unknown) =>
+    error instanceof StorageError &&
+    error.code === StorageErrorCode.Unavailable &&
+    error.message.includes(path);
+  assert.throws(() => createSessionStore('ssd', {}, { dir: join(file, 'sub') }), refused(file));
+  assert.throws(() => createSessionStore('ssd', {}, { dir: file }), refused(file));
+});
+
+test('ssd sessions: a damaged file is refused with its path; a second store on the directory is refused', async () => {
+  const damaged = join(root, 'damaged');
+  mkdirSync(damaged);
+  writeFileSync(join(damaged, SESSIONS_FILE), Buffer.alloc(16384, 0x5a));
+  assert.throws(
+    () => createSessionStore('ssd', {}, { dir: damaged }),
+    (error: unknown) =>
+      error instanceof StorageError &&
+      error.code === StorageErrorCode.Corrupt &&
+      error.message.includes(join(damaged, SESSIONS_FILE)),
+  );
+  const dir = join(root, 'shared');
+  const first = createSessionStore('ssd', {}, { dir });
+  await first.open('c1');
+  assert.throws(
+    () => createSessionStore('ssd', {}, { dir }),
+    (error: unknown) => error instanceof StorageError && error.code === StorageErrorCode.Locked,
+  );
+  await first.close();
+  const again = createSessionStore('ssd', {}, { dir });
+  assert.ok(await again.load('c1'));
+  await again.close();
+});
+
+test('ssd sessions: beside the message database in the same directory, each in its own file', async () => {
+  const dir = join(root, 'beside');
+  const messages = createStorage('ssd', { dir });
+  const sessions = createSessionStore('ssd', {}, { dir });
+  try {
+    await sessions.enqueue('c1', { topic: 't/', payload: Buffer.from('x'), qos: 1, retain: false });
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.sqlite'))
+        .sort(),
+      [DATABASE_FILE, SESSIONS_FILE].sort(),
+    );
+  } finally {
+    await sessions.close();
+    await messages.close();
+  }
+});
+
+test('ssd sessions: calls of one turn share one commit, and all settle', async () => {
+  const dir = join(root, 'batched');
+  const store = new SsdSessionStore({}, { dir, maxBatch: 64 });
+  try {
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++)
+      calls.push(
+        store.enqueue(`c${i % 7}`, { topic: 't/', payload: Buffer.from(`${i}`), qos: 1, retain: false }),
+      );
+    const results = (await Promise.all(calls)) as { seq: number }[];
+    assert.equal(results.length, 200);
+    assert.equal((await store.outgoing('c0')).length, 29);
+  } finally {
+    await store.close();
+  }
+});
