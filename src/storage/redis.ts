@@ -30,7 +30,8 @@ const DEFAULT_PURGE_INTERVAL_MS = 10_000;
 const PAGE = 256;
 const PURGE_BATCH = 1000;
 
-type RedisClient = Redis | RedisClusterClient;
+/** A connection to a standalone Redis or a Redis Cluster. */
+export type RedisClient = Redis | RedisClusterClient;
 
 /** Messages kept in Redis (standalone or Redis Cluster). */
 export class RedisStorage implements Storage {
@@ -52,7 +53,7 @@ export class RedisStorage implements Storage {
     this.maxQueryBytes = common.maxQueryBytes;
     this.now = common.now;
     this.prefix = config.prefix ?? 'emitter:';
-    this.client = connect(config);
+    this.client = connectRedis(config);
     // ioredis reconnects on its own; errors are reported through the failing calls, not thrown here.
     this.client.on('error', (error: Error) => {
       this.lastError = error.message;
@@ -201,9 +202,19 @@ export class RedisStorage implements Storage {
   }
 }
 
-function connect(config: RedisStorageConfig): RedisClient {
+/**
+ * Connects to `storage.config.cluster` (seeds of a Redis Cluster) or `storage.config.url`; a missing or
+ * malformed URL is a `StorageError` (Config). `autoPipelining` sends the commands of one event-loop turn
+ * together (one write per node).
+ */
+export function connectRedis(config: RedisStorageConfig, autoPipelining = false): RedisClient {
   // Commands wait through a short outage, then fail: a publish gets an error instead of hanging.
-  const options = { maxRetriesPerRequest: 1, connectTimeout: 5000, commandTimeout: 5000 };
+  const options = {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    commandTimeout: 5000,
+    enableAutoPipelining: autoPipelining,
+  };
   const retryStrategy = (times: number): number => Math.min(100 * times, 2000);
   if (config.cluster && config.cluster.length > 0) {
     return new RedisClusterClient(
@@ -211,7 +222,7 @@ function connect(config: RedisStorageConfig): RedisClient {
         const parsed = new URL(url);
         return { host: parsed.hostname, port: Number(parsed.port || 6379) };
       }),
-      { clusterRetryStrategy: retryStrategy, redisOptions: options },
+      { clusterRetryStrategy: retryStrategy, redisOptions: options, enableAutoPipelining: autoPipelining },
     );
   }
   if (!config.url) {

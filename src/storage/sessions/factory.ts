@@ -1,5 +1,6 @@
 import { StorageError, StorageErrorCode } from '../storage-error.js';
 import { InMemorySessionStore } from './inmemory.js';
+import { RedisSessionStore, type RedisSessionPlace } from './redis.js';
 import type { SessionStore, SessionStoreConfig } from './session-store.js';
 import { SsdSessionStore, type SsdSessionPlace } from './ssd.js';
 
@@ -15,6 +16,7 @@ type Factory = (config: SessionStoreConfig, place: SessionProviderPlace) => Sess
 const providers = new Map<string, Factory>([
   ['inmemory', (config) => new InMemorySessionStore(config)],
   ['ssd', (config, place) => new SsdSessionStore(config, place as SsdSessionPlace)],
+  ['redis', (config, place) => new RedisSessionStore(config, place as RedisSessionPlace)],
 ]);
 
 /** The provider names `createSessionStore` can open. */
