@@ -7,18 +7,18 @@
  * - 100 sessions at once, each awaiting its own calls: a fan-out to 100 persistent subscribers;
  * - bursts of 1000 enqueues to 10 sessions, then 1000 markSent + acknowledge, nothing awaited in between:
  *   an offline queue filling, then draining.
- * Each phase runs about `PHASE_MS`; 64-byte payloads. Run with `npm run bench:sessions`.
+ * Each phase runs about `PHASE_MS`; 64-byte payloads. Beside each rate: CPU microseconds per message
+ * of this process (the broker's share) and, for standalone redis, of redis-server too: on a busy machine
+ * the rates move with the load, the CPU figures much less. Run with `npm run bench:sessions` (add
+ * `-- --cluster` for a 3-master Redis Cluster too).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  createSessionStore,
-  type QueuedMessage,
-  type SessionStore,
-} from '../src/storage/sessions/index.js';
+import { createSessionStore, type QueuedMessage, type SessionStore } from '../src/storage/sessions/index.js';
+import { Redis } from 'ioredis';
 import { startRedis, startRedisCluster, type RedisClusterHandle } from '../test/helpers/redis.js';
 
 const PHASE_MS = 2000;
@@ -29,6 +29,8 @@ const payload = Buffer.alloc(64, 0x61);
 const message: QueuedMessage = { topic: 'bench/qos1/', payload, qos: 1, retain: false };
 
 type Opener = () => SessionStore;
+/** Microseconds of CPU a server process has used so far, for providers that have one. */
+type ServerCpu = () => Promise<number>;
 
 // Packet ids per session, as a connection hands them out.
 class PacketIds {
@@ -46,13 +48,18 @@ async function cycle(store: SessionStore, clientId: string, ids: PacketIds): Pro
   if (!(await store.acknowledge(clientId, packetId))) throw new Error('acknowledge found nothing');
 }
 
-async function timed(run: () => Promise<number>): Promise<number> {
-  const start = performance.now();
-  const count = await run();
-  return (count / (performance.now() - start)) * 1000;
+interface Figures {
+  readonly count: number;
+  readonly ms: number;
 }
 
-async function oneSession(store: SessionStore): Promise<number> {
+async function timed(run: () => Promise<number>): Promise<Figures> {
+  const start = performance.now();
+  const count = await run();
+  return { count, ms: performance.now() - start };
+}
+
+async function oneSession(store: SessionStore): Promise<Figures> {
   const ids = new PacketIds();
   return timed(async () => {
     let count = 0;
@@ -64,7 +71,7 @@ async function oneSession(store: SessionStore): Promise<number> {
   });
 }
 
-async function manySessions(store: SessionStore): Promise<number> {
+async function manySessions(store: SessionStore): Promise<Figures> {
   return timed(async () => {
     let count = 0;
     const start = performance.now();
@@ -81,7 +88,7 @@ async function manySessions(store: SessionStore): Promise<number> {
   });
 }
 
-async function bursts(store: SessionStore): Promise<number> {
+async function bursts(store: SessionStore): Promise<Figures> {
   const ids = Array.from({ length: BURST_SESSIONS }, () => new PacketIds());
   return timed(async () => {
     let count = 0;
@@ -104,13 +111,19 @@ async function bursts(store: SessionStore): Promise<number> {
   });
 }
 
-async function measure(open: Opener): Promise<string[]> {
-  const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
+async function measure(open: Opener, serverCpu?: ServerCpu): Promise<string[]> {
   const out: string[] = [];
   for (const phase of [oneSession, manySessions, bursts]) {
     const store = open();
     try {
-      out.push(rate(await phase(store)));
+      const server = await serverCpu?.();
+      const cpu = process.cpuUsage();
+      const { count, ms } = await phase(store);
+      const used = process.cpuUsage(cpu);
+      const perMessage = (us: number) => (us / count).toFixed(1);
+      let text = `${Math.round((count / ms) * 1000).toLocaleString('en-US')} msg/s, ${perMessage(used.user + used.system)}`;
+      if (serverCpu && server !== undefined) text += ` + ${perMessage((await serverCpu()) - server)}`;
+      out.push(`${text} us`);
     } finally {
       await store.close();
     }
@@ -120,9 +133,15 @@ async function measure(open: Opener): Promise<string[]> {
 
 const dirs: string[] = [];
 const redis = await startRedis();
+const admin = new Redis(redis.url);
+const redisCpu: ServerCpu = async () => {
+  const info = await admin.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+};
 let cluster: RedisClusterHandle | undefined;
 try {
-  const providers: [string, Opener][] = [
+  const providers: [string, Opener, ServerCpu?][] = [
     ['inmemory', () => createSessionStore('inmemory')],
     [
       'ssd',
@@ -132,7 +151,11 @@ try {
         return createSessionStore('ssd', {}, { dir });
       },
     ],
-    ['redis', () => createSessionStore('redis', {}, { url: redis.url, prefix: `bench:${Math.random()}:` })],
+    [
+      'redis',
+      () => createSessionStore('redis', {}, { url: redis.url, prefix: `bench:${Math.random()}:` }),
+      redisCpu,
+    ],
   ];
   if (process.argv.includes('--cluster')) {
     const seeds = (cluster = await startRedisCluster(3)).urls;
@@ -147,16 +170,18 @@ try {
     `bursts of ${BURST} over ${BURST_SESSIONS} sessions`,
   ];
   const results = new Map<string, string[]>();
-  for (const [name, open] of providers) results.set(name, await measure(open));
+  for (const [name, open, serverCpu] of providers) results.set(name, await measure(open, serverCpu));
   const width = Math.max(...rows.map((r) => r.length));
   console.log(
-    `session store benchmark: enqueue + markSent + acknowledge per message (${process.version}, ${process.platform}/${process.arch})`,
+    `session store benchmark: enqueue + markSent + acknowledge per message; msg/s, CPU per message ` +
+      `(this process + redis-server) (${process.version}, ${process.platform}/${process.arch})`,
   );
-  console.log(`${''.padEnd(width)}${[...results.keys()].map((n) => n.padStart(18)).join('')}`);
+  console.log(`${''.padEnd(width)}${[...results.keys()].map((n) => n.padStart(34)).join('')}`);
   rows.forEach((row, i) => {
-    console.log(`${row.padEnd(width)}${[...results.values()].map((r) => r[i].padStart(18)).join('')}`);
+    console.log(`${row.padEnd(width)}${[...results.values()].map((r) => r[i].padStart(34)).join('')}`);
   });
 } finally {
+  admin.disconnect();
   await redis.stop();
   await cluster?.stop();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
