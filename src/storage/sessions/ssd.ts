@@ -96,6 +96,9 @@ export class SsdSessionStore implements SessionStore {
         `storage.config.synchronous must be "normal" or "full", got ${JSON.stringify(synchronous)}`,
       );
     }
+    if (place.dir !== undefined && typeof place.dir !== 'string') {
+      throw new StorageError(StorageErrorCode.Config, 'storage.config.dir must be a directory path');
+    }
     const dir = resolve(place.dir ?? DEFAULT_DIR);
     this.path = resolve(dir, SESSIONS_FILE);
     this.db = openDatabase(dir, synchronous as Synchronous, SESSIONS_SCHEMA);

@@ -151,7 +151,12 @@ export function runSessionStoreConformance(
       const store = await open();
       const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const storedId = randomBytes(20);
-      const properties = { contentType: 'application/octet-stream', userProperties: { a: ['1', '2'] } };
+      const properties = {
+        contentType: 'application/octet-stream',
+        userProperties: { a: ['1', '2'] },
+        correlationData: Buffer.from([0, 1, 254, 255]),
+        messageExpiryInterval: 60,
+      };
       await store.enqueue('c1', {
         topic: 'k/bin/ü/',
         payload,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createSessionStore } from '../../../src/storage/sessions/index.js';
-import { bucketOf, SESSION_BUCKETS } from '../../../src/storage/sessions/redis.js';
+import { createSessionStore, resolveSessionProvider } from '../../../src/storage/sessions/index.js';
+import { bucketOf, RedisSessionStore, SESSION_BUCKETS } from '../../../src/storage/sessions/redis.js';
 import { StorageError, StorageErrorCode } from '../../../src/storage/storage-error.js';
 import {
   startRedis,
@@ -142,6 +142,13 @@ describe('redis session store, shared by brokers', () => {
       await store.close();
       await server.stop();
     }
+  });
+
+  test('storage.provider redis gives the redis session store', async () => {
+    assert.equal(resolveSessionProvider(undefined, 'redis'), 'redis');
+    const store = createSessionStore(resolveSessionProvider('', 'redis'), {}, { url: redis.url });
+    assert.ok(store instanceof RedisSessionStore);
+    await store.close();
   });
 
   test('a missing or malformed URL is a Config error', () => {
