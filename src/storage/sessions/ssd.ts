@@ -53,11 +53,15 @@ export interface SsdSessionPlace {
 const DEFAULT_DIR = '/data';
 const DEFAULT_MAX_BATCH = 1000;
 
+// Session rows this process has read or written, so the QoS 1 path does not read its row back for
+// every call: only this process writes the file (exclusive lock). Forgotten after a rollback.
+const MAX_CACHED_ROWS = 65_536;
+
 interface SessionRow {
-  readonly expires_at: number | null;
-  readonly next_seq: number;
-  readonly queued_count: number;
-  readonly queued_bytes: number;
+  expires_at: number | null;
+  next_seq: number;
+  queued_count: number;
+  queued_bytes: number;
 }
 
 interface Waiting {
@@ -82,6 +86,8 @@ export class SsdSessionStore implements SessionStore {
   private readonly commitStatement: Statement;
   private readonly rollback: Statement;
   private waiting: Waiting[] = [];
+  /** client id -> its row, or null when it has none. */
+  private readonly rows = new Map<string, SessionRow | null>();
   private commitScheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -117,8 +123,8 @@ export class SsdSessionStore implements SessionStore {
   open(clientId: string): Promise<SessionRecord | undefined> {
     return this.write(() => {
       const record = this.record(clientId);
-      this.ensure(clientId);
-      if (record?.expiresAt !== undefined) this.sql.setExpiry.run(null, clientId);
+      const session = this.ensure(clientId);
+      if (record?.expiresAt !== undefined) this.setExpiryOf(clientId, session, null);
       return record;
     });
   }
@@ -129,8 +135,7 @@ export class SsdSessionStore implements SessionStore {
 
   setExpiry(clientId: string, expiresAt: number | undefined): Promise<void> {
     return this.write(() => {
-      this.ensure(clientId);
-      this.sql.setExpiry.run(expiresAt ?? null, clientId);
+      this.setExpiryOf(clientId, this.ensure(clientId), expiresAt ?? null);
     });
   }
 
@@ -197,7 +202,7 @@ export class SsdSessionStore implements SessionStore {
           if (row.seq === seq) keptNew = false;
         }
       }
-      this.sql.setCounts.run(seq + 1, count, total, clientId);
+      this.setCounts(clientId, session, seq + 1, count, total);
       return { seq: keptNew ? seq : undefined, dropped };
     });
   }
@@ -210,11 +215,12 @@ export class SsdSessionStore implements SessionStore {
       if (entry === undefined) return;
       this.sql.setSent.run(packetId, clientId, seq);
       if (entry.state === OutgoingState.Queued) {
-        this.sql.setCounts.run(
+        this.setCounts(
+          clientId,
+          session,
           session.next_seq,
           session.queued_count - 1,
           session.queued_bytes - entry.bytes,
-          clientId,
         );
       }
     });
@@ -306,11 +312,15 @@ export class SsdSessionStore implements SessionStore {
       if (writes && this.db.inTransaction) {
         try {
           this.rollback.run();
+          this.rows.clear();
         } catch {
           // the connection is broken; the batch is lost either way
         }
       }
-      if (!this.db.inTransaction) this.fail(error);
+      if (!this.db.inTransaction) {
+        this.rows.clear();
+        this.fail(error);
+      }
       return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
@@ -338,6 +348,7 @@ export class SsdSessionStore implements SessionStore {
       this.commitStatement.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
+      this.rows.clear();
       this.fail(sqliteError(err, this.path));
       return;
     }
@@ -356,20 +367,56 @@ export class SsdSessionStore implements SessionStore {
 
   // The session row if stored and unexpired.
   private live(clientId: string): SessionRow | undefined {
-    const row = this.sql.session.get(clientId) as SessionRow | undefined;
+    const row = this.row(clientId);
     return row === undefined || expired(row, this.settings.now()) ? undefined : row;
+  }
+
+  // The stored row, expired or not: from the cache, else read (and cached).
+  private row(clientId: string): SessionRow | undefined {
+    let row = this.rows.get(clientId);
+    if (row === undefined) {
+      row = (this.sql.session.get(clientId) as SessionRow | undefined) ?? null;
+      this.cache(clientId, row);
+    }
+    return row ?? undefined;
+  }
+
+  private cache(clientId: string, row: SessionRow | null): void {
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.rows.size >= MAX_CACHED_ROWS && !this.rows.has(clientId)) {
+      for (const oldest of this.rows.keys()) {
+        this.rows.delete(oldest);
+        break;
+      }
+    }
+    this.rows.set(clientId, row);
+  }
+
+  private setExpiryOf(clientId: string, session: SessionRow, expiresAt: number | null): void {
+    this.sql.setExpiry.run(expiresAt, clientId);
+    session.expires_at = expiresAt;
+  }
+
+  private setCounts(clientId: string, session: SessionRow, next: number, count: number, bytes: number): void {
+    this.sql.setCounts.run(next, count, bytes, clientId);
+    session.next_seq = next;
+    session.queued_count = count;
+    session.queued_bytes = bytes;
   }
 
   // The session row, made (connected, empty) when missing; an expired one is replaced.
   private ensure(clientId: string): SessionRow {
-    const row = this.sql.session.get(clientId) as SessionRow | undefined;
+    const row = this.row(clientId);
     if (row !== undefined && !expired(row, this.settings.now())) return row;
     if (row !== undefined) this.deleteAll(clientId);
     this.sql.createSession.run(clientId);
-    return { expires_at: null, next_seq: 1, queued_count: 0, queued_bytes: 0 };
+    const created: SessionRow = { expires_at: null, next_seq: 1, queued_count: 0, queued_bytes: 0 };
+    this.cache(clientId, created);
+    return created;
   }
 
   private deleteAll(clientId: string): void {
+    this.cache(clientId, null);
     this.sql.deleteSession.run(clientId);
     this.sql.deleteSubscriptions.run(clientId);
     this.sql.deleteOutgoing.run(clientId);

@@ -173,6 +173,7 @@ test('ssd sessions: a write that fails half-way leaves nothing of itself or of i
     await assert.rejects(earlier, StorageError, 'the batch it was part of is undone');
     assert.deepEqual(await store.subscriptions('c1'), [{ topic: 'k/kept/', qos: 1 }]);
     assert.deepEqual(await store.outgoing('c2'), []);
+    assert.equal(await store.load('c2'), undefined, 'the session its enqueue made is undone too');
     await store.enqueue('c2', { topic: 't/', payload: Buffer.from('b'), qos: 1, retain: false });
     assert.equal((await store.outgoing('c2')).length, 1, 'later calls work');
   } finally {
