@@ -10,6 +10,7 @@ import {
   type RedisServer,
 } from '../../helpers/redis.js';
 import { runSessionStoreConformance } from './conformance.js';
+import { checkKilledWriter } from './fixtures/killed-writer.js';
 
 // The conformance suite's `place` becomes the key prefix: a fresh, empty store on a shared server,
 // and the same sessions when reopened with the same place.
@@ -85,6 +86,13 @@ describe('redis session store, shared by brokers', () => {
         await b.close();
       }
     }
+  });
+
+  test('every acknowledged write survives kill -9 of the broker process that made it', async () => {
+    const prefix = `killed:${Math.random().toString(36).slice(2)}:`;
+    await checkKilledWriter(['redis', redis.url, prefix], () =>
+      createSessionStore('redis', {}, { url: redis.url, prefix }),
+    );
   });
 
   test('concurrent enqueues from two brokers keep the bound and distinct seqs', async () => {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   createSessionStore,
   resolveSessionProvider,
@@ -16,6 +14,7 @@ import { DATABASE_FILE } from '../../../src/storage/ssd-schema.js';
 import { createStorage } from '../../../src/storage/storage.js';
 import { StorageError, StorageErrorCode } from '../../../src/storage/storage-error.js';
 import { runSessionStoreConformance } from './conformance.js';
+import { checkKilledWriter } from './fixtures/killed-writer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'emitter-ssd-sessions-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -30,61 +29,7 @@ runSessionStoreConformance(
 
 test('ssd sessions: every acknowledged write survives kill -9 of the writer', async () => {
   const dir = join(root, 'killed');
-  const writer = fileURLToPath(new URL('./fixtures/ssd-session-writer.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buffered = '';
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.on('exit', (_code, signal) => resolve(signal)),
-  );
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffered += chunk;
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
-    if (lines.length >= 3000 && !child.killed) child.kill('SIGKILL');
-  });
-  const signal = await exited;
-  assert.equal(signal, 'SIGKILL', 'the writer was killed, not finished');
-
-  const kept = new Map<string, Set<string>>();
-  const acknowledged = new Map<string, Set<string>>();
-  const subscribed: string[] = [];
-  for (const line of lines) {
-    const [kind, client, n] = line.split(' ');
-    if (kind === 'S') subscribed.push(client);
-    const into = kind === 'K' ? kept : kind === 'A' ? acknowledged : undefined;
-    if (into === undefined) continue;
-    if (!into.has(client)) into.set(client, new Set());
-    into.get(client)?.add(n);
-  }
-  assert.equal(subscribed.length, 5);
-  assert.ok([...acknowledged.values()].reduce((sum, set) => sum + set.size, 0) > 500);
-
-  const store = createSessionStore('ssd', {}, { dir });
-  try {
-    for (const client of subscribed) {
-      const record = await store.load(client);
-      assert.ok(record, `session ${client} survived`);
-      assert.deepEqual(record.subscriptions, [{ topic: 'k/a/', qos: 1 }]);
-      const present = new Set(record.outgoing.map((e) => e.message.payload.toString()));
-      const lost = [...(kept.get(client) ?? [])].filter((n) => !present.has(n));
-      assert.deepEqual(lost, [], `${client}: acknowledged enqueues lost`);
-      const back = [...(acknowledged.get(client) ?? [])].filter((n) => present.has(n));
-      assert.deepEqual(back, [], `${client}: acknowledged messages came back`);
-      const seqs = record.outgoing.map((e) => e.seq);
-      assert.deepEqual(
-        seqs,
-        [...seqs].sort((a, b) => a - b),
-        'in seq order',
-      );
-    }
-  } finally {
-    await store.close();
-  }
+  await checkKilledWriter(['ssd', dir], () => createSessionStore('ssd', {}, { dir }));
 });
 
 test('ssd sessions: an unusable directory is refused with its path', () => {
