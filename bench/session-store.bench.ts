@@ -4,6 +4,8 @@
  * is an enqueue, a markSent and an acknowledge (PUBACK); the figure is messages per second, and calls per
  * second is three times that.
  * - one session, each call awaited: the latency-bound case (ssd: a commit per call; redis: a round trip);
+ * - one session, each message enqueued as sent (with its packet id) and acknowledged, 20 in flight and
+ *   nothing else awaited: what a caller that relies on the store's per-session call order gets;
  * - 100 sessions at once, each awaiting its own calls: a fan-out to 100 persistent subscribers;
  * - bursts of 1000 enqueues to 10 sessions, then 1000 markSent + acknowledge, nothing awaited in between:
  *   an offline queue filling, then draining.
@@ -25,6 +27,7 @@ const PHASE_MS = 2000;
 const SESSIONS = 100;
 const BURST = 1000;
 const BURST_SESSIONS = 10;
+const WINDOW = 20;
 const payload = Buffer.alloc(64, 0x61);
 const message: QueuedMessage = { topic: 'bench/qos1/', payload, qos: 1, retain: false };
 
@@ -66,6 +69,25 @@ async function oneSession(store: SessionStore): Promise<Figures> {
     const start = performance.now();
     while (performance.now() - start < PHASE_MS) {
       for (let i = 0; i < 50; i++, count++) await cycle(store, 'solo', ids);
+    }
+    return count;
+  });
+}
+
+// The path a caller can take when a message goes out at once: enqueue it as sent with its packet id
+// and acknowledge it by that id, nothing awaited but the window (a session's calls keep their order).
+async function oneSessionPipelined(store: SessionStore): Promise<Figures> {
+  const ids = new PacketIds();
+  return timed(async () => {
+    let count = 0;
+    const start = performance.now();
+    while (performance.now() - start < PHASE_MS) {
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < WINDOW; i++, count++) {
+        const packetId = ids.take();
+        calls.push(store.enqueue('solo', message, packetId), store.acknowledge('solo', packetId));
+      }
+      await Promise.all(calls);
     }
     return count;
   });
@@ -113,7 +135,7 @@ async function bursts(store: SessionStore): Promise<Figures> {
 
 async function measure(open: Opener, serverCpu?: ServerCpu): Promise<string[]> {
   const out: string[] = [];
-  for (const phase of [oneSession, manySessions, bursts]) {
+  for (const phase of [oneSession, oneSessionPipelined, manySessions, bursts]) {
     const store = open();
     try {
       const server = await serverCpu?.();
@@ -166,6 +188,7 @@ try {
   }
   const rows = [
     '1 session, each call awaited',
+    `1 session, enqueue as sent + ack, ${WINDOW} in flight`,
     `${SESSIONS} sessions at once`,
     `bursts of ${BURST} over ${BURST_SESSIONS} sessions`,
   ];

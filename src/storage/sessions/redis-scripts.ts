@@ -127,11 +127,19 @@ return 1
 if state() ~= 1 then return {} end
 return subscriptions()
 `),
-  /** ARGV[3] blob, [4] qos, [5] bytes, [6] max queued messages, [7] max queued bytes -> { seq or -1, dropped }. */
+  /**
+   * ARGV[3] blob, [4] qos, [5] bytes, [6] max queued messages, [7] max queued bytes, [8] packet id when
+   * sent at once ('' when queued) -> { seq or -1, dropped }.
+   */
   sessionEnqueue: script(`
 ensure()
 local seq = redis.call('HINCRBY', KEYS[1], 'n', 1)
 redis.call('HSET', KEYS[4], seq, ARGV[3])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[5], seq, '1:' .. ARGV[8] .. ':' .. ARGV[4] .. ':' .. ARGV[5])
+  redis.call('HSET', KEYS[7], ARGV[8], seq)
+  return { seq, 0 }
+end
 redis.call('HSET', KEYS[5], seq, '0:0:' .. ARGV[4] .. ':' .. ARGV[5])
 redis.call('ZADD', KEYS[6], seq, seq)
 local qn = redis.call('HINCRBY', KEYS[1], 'qn', 1)

@@ -156,7 +156,7 @@ export class RedisSessionStore implements SessionStore {
     return decodeSubscriptions((await this.run('sessionSubscriptions', clientId)) as Buffer[]);
   }
 
-  async enqueue(clientId: string, message: QueuedMessage): Promise<EnqueueResult> {
+  async enqueue(clientId: string, message: QueuedMessage, packetId?: number): Promise<EnqueueResult> {
     const { maxQueuedMessages, maxQueuedBytes } = this.settings;
     const [seq, dropped] = (await this.run('sessionEnqueue', clientId, [
       encodeMessage(message),
@@ -164,6 +164,7 @@ export class RedisSessionStore implements SessionStore {
       queuedBytes(message),
       maxQueuedMessages,
       maxQueuedBytes,
+      packetId ?? '',
     ])) as [number, number];
     return { seq: seq < 0 ? undefined : seq, dropped };
   }

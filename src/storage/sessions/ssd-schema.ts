@@ -87,8 +87,9 @@ export const SessionSql = {
   removeSubscription: 'DELETE FROM subscriptions WHERE client_id = ? AND topic = ?',
   subscriptions: 'SELECT topic, qos, options FROM subscriptions WHERE client_id = ? ORDER BY rowid',
 
+  /** (clientId, seq, packetId, state, qos, bytes, message) */
   enqueue:
-    'INSERT INTO outgoing (client_id, seq, packet_id, state, qos, bytes, message) VALUES (?, ?, 0, 0, ?, ?, ?)',
+    'INSERT INTO outgoing (client_id, seq, packet_id, state, qos, bytes, message) VALUES (?, ?, ?, ?, ?, ?, ?)',
   /** (clientId, limit): the oldest queued entries, to drop past a bound. */
   oldestQueued: 'SELECT seq, bytes FROM outgoing WHERE client_id = ? AND state = 0 ORDER BY seq LIMIT ?',
   entry: 'SELECT packet_id, state, bytes FROM outgoing WHERE client_id = ? AND seq = ?',

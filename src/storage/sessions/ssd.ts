@@ -175,12 +175,18 @@ export class SsdSessionStore implements SessionStore {
     return this.read(() => (this.live(clientId) === undefined ? [] : this.readSubscriptions(clientId)));
   }
 
-  enqueue(clientId: string, message: QueuedMessage): Promise<EnqueueResult> {
+  enqueue(clientId: string, message: QueuedMessage, packetId?: number): Promise<EnqueueResult> {
     return this.write(() => {
       const session = this.ensure(clientId);
       const seq = session.next_seq;
       const bytes = queuedBytes(message);
-      this.sql.enqueue.run(clientId, seq, message.qos, bytes, encodeMessage(message));
+      const blob = encodeMessage(message);
+      if (packetId !== undefined) {
+        this.sql.enqueue.run(clientId, seq, packetId, OutgoingState.Sent, message.qos, bytes, blob);
+        this.setCounts(clientId, session, seq + 1, session.queued_count, session.queued_bytes);
+        return { seq, dropped: 0 };
+      }
+      this.sql.enqueue.run(clientId, seq, 0, OutgoingState.Queued, message.qos, bytes, blob);
       let count = session.queued_count + 1;
       let total = session.queued_bytes + bytes;
       let dropped = 0;
