@@ -196,7 +196,8 @@ try {
   for (const [name, open, serverCpu] of providers) results.set(name, await measure(open, serverCpu));
   const width = Math.max(...rows.map((r) => r.length));
   console.log(
-    `session store benchmark: enqueue + markSent + acknowledge per message; msg/s, CPU per message ` +
+    `session store benchmark: one message = enqueue + markSent + acknowledge (or enqueue as sent + ` +
+      `acknowledge); msg/s, CPU per message ` +
       `(this process + redis-server) (${process.version}, ${process.platform}/${process.arch})`,
   );
   console.log(`${''.padEnd(width)}${[...results.keys()].map((n) => n.padStart(34)).join('')}`);
