@@ -1,12 +1,31 @@
 /**
  * Writes a persistent session's changes through to its session store, one after another (a later call
- * may need what an earlier one returned, such as an entry's `seq`). The broker never waits for it on the
- * delivery path: the store is what a restart, or another node, reads back.
+ * may need what an earlier one returned, such as an entry's `seq`). The broker does not wait for it on the
+ * delivery path, with one exception: a QoS > 0 PUBACK waits for the messages its publish queued
+ * (`collectQueuedWrites`), so an acknowledged message survives a crash with a durable store.
  */
 
 import type { QoS } from '../mqtt/index.js';
 import type { SessionStore, StoredSubscription, StoredWill } from '../storage/index.js';
 import type { OutboxEntry } from './outbox.js';
+
+// Queue writes started while a publish is handled, for its acknowledgement to wait on (see below).
+let collected: Promise<void>[] | undefined;
+
+/**
+ * Runs `publish` and returns its result with the store writes of the messages it queued for persistent
+ * sessions: the publisher's acknowledgement waits for them (none: an empty list, nothing allocated).
+ */
+export function collectQueuedWrites<T>(publish: () => T): { result: T; writes: Promise<void>[] | undefined } {
+  const outer = collected;
+  collected = undefined;
+  try {
+    const result = publish();
+    return { result, writes: collected };
+  } finally {
+    collected = outer;
+  }
+}
 
 /** The write-through of one persistent session. */
 export class SessionJournal {
@@ -57,6 +76,7 @@ export class SessionJournal {
       });
       entry.seq = result.seq ?? -1;
     });
+    (collected ??= []).push(this.tail);
   }
 
   sent(entry: OutboxEntry, packetId: number): void {

@@ -349,15 +349,7 @@ function resolveLicense(config: Config, logger: Logger): License {
 // Storage settings come from `storage.config` (file or EMITTER_STORAGE_CONFIG[_*]); `ssd` defaults to ./data.
 function openStorage(config: Config, logger: Logger): Storage {
   const settings = config.storage.config as StorageConfig & Record<string, unknown>;
-  // The redis provider defaults to the cluster's Redis, so a cluster needs only one URL.
-  const redis: { url?: string; cluster?: string[] } = {};
-  if (config.storage.provider === 'redis' && settings.url === undefined && settings.cluster === undefined) {
-    const urls = clusterRedisUrls(config);
-    if (urls.length === 1) redis.url = urls[0];
-    else if (urls.length > 1) redis.cluster = urls;
-  }
-  const seeds: unknown = settings.cluster;
-  if (typeof seeds === 'string') redis.cluster = seeds.split(',').map((url) => url.trim());
+  const redis = redisAddress(config, config.storage.provider);
   try {
     const provider = parseStorageProvider(config.storage.provider);
     return createStorage(
@@ -375,6 +367,21 @@ function openStorage(config: Config, logger: Logger): Storage {
   }
 }
 
+// The redis providers default to the cluster's Redis, so a cluster needs only one URL; `cluster` seeds may
+// be one comma-separated string.
+function redisAddress(config: Config, provider: string): { url?: string; cluster?: string[] } {
+  const settings = config.storage.config as StorageConfig & Record<string, unknown>;
+  const redis: { url?: string; cluster?: string[] } = {};
+  if (provider === 'redis' && settings.url === undefined && settings.cluster === undefined) {
+    const urls = clusterRedisUrls(config);
+    if (urls.length === 1) redis.url = urls[0];
+    else if (urls.length > 1) redis.cluster = urls;
+  }
+  const seeds: unknown = settings.cluster;
+  if (typeof seeds === 'string') redis.cluster = seeds.split(',').map((url) => url.trim());
+  return redis;
+}
+
 // Sessions follow storage.provider unless `session.provider` says otherwise, and sit where it keeps messages.
 function openSessionStore(config: Config): SessionStore {
   const provider = resolveSessionProvider(config.session.provider, config.storage.provider);
@@ -386,7 +393,11 @@ function openSessionStore(config: Config): SessionStore {
         maxQueuedMessages: config.session.maxQueuedMessages,
         maxQueuedBytes: config.session.maxQueuedBytes,
       },
-      { ...settings, dir: typeof settings.dir === 'string' ? settings.dir : 'data' },
+      {
+        ...settings,
+        ...redisAddress(config, provider),
+        dir: typeof settings.dir === 'string' ? settings.dir : 'data',
+      },
     );
   } catch (error) {
     if (error instanceof StorageError) throw new ConfigError(`session: ${error.message}`);

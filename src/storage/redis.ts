@@ -46,7 +46,8 @@ const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY
 const PAGE = 256;
 const PURGE_BATCH = 1000;
 
-type RedisClient = Redis | RedisClusterClient;
+/** A connection to a standalone Redis or a Redis Cluster. */
+export type RedisClient = Redis | RedisClusterClient;
 
 // One message as written: encoded once, whether it is written at once or held first.
 interface RedisWrite {
@@ -82,7 +83,7 @@ export class RedisStorage implements Storage {
     this.prefix = config.prefix ?? 'emitter:';
     this.logger = options.logger;
     const limits = holdLimits(config);
-    this.client = connect(config);
+    this.client = connectRedis(config);
     // ioredis reconnects on its own; errors are reported through the failing calls, not thrown here.
     this.client.on('error', (error: Error) => {
       this.lastError = error.message;
@@ -327,9 +328,19 @@ function describeError(error: unknown, fallback: string): string {
   return (error instanceof Error && error.message) || fallback || 'unknown error';
 }
 
-function connect(config: RedisStorageConfig): RedisClient {
+/**
+ * Connects to `storage.config.cluster` (seeds of a Redis Cluster) or `storage.config.url`; a missing or
+ * malformed URL is a `StorageError` (Config). `autoPipelining` sends the commands of one event-loop turn
+ * together (one write per node).
+ */
+export function connectRedis(config: RedisStorageConfig, autoPipelining = false): RedisClient {
   // Commands wait through a short outage, then fail (held writes are tried again; reads get an error).
-  const options = { maxRetriesPerRequest: 1, connectTimeout: 5000, commandTimeout: 5000 };
+  const options = {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    commandTimeout: 5000,
+    enableAutoPipelining: autoPipelining,
+  };
   // Reconnect within a second of Redis coming back, so held writes (and their PUBACKs) wait little.
   const retryStrategy = (times: number): number => Math.min(100 * times, 1000);
   if (config.cluster && config.cluster.length > 0) {
@@ -338,7 +349,7 @@ function connect(config: RedisStorageConfig): RedisClient {
         const parsed = new URL(url);
         return { host: parsed.hostname, port: Number(parsed.port || 6379) };
       }),
-      { clusterRetryStrategy: retryStrategy, redisOptions: options },
+      { clusterRetryStrategy: retryStrategy, redisOptions: options, enableAutoPipelining: autoPipelining },
     );
   }
   if (!config.url) {

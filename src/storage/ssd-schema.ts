@@ -66,12 +66,32 @@ export const ID_MAX = Buffer.from([0xff]);
 /** Durability level of commits. */
 export type Synchronous = 'normal' | 'full';
 
+/** A database file of the `ssd` provider: its name in the directory, schema and version. */
+export interface DatabaseSchema {
+  readonly file: string;
+  /** Idempotent DDL, run at every open. */
+  readonly sql: string;
+  /** Kept in `PRAGMA user_version`; a file with a newer one is refused. */
+  readonly version: number;
+}
+
+/** The message database. */
+export const MESSAGES_SCHEMA: DatabaseSchema = {
+  file: DATABASE_FILE,
+  sql: SCHEMA_SQL,
+  version: SCHEMA_VERSION,
+};
+
 /**
- * Opens (creating when needed) the database in `dir`, in WAL mode, holding an exclusive lock so that a
- * second broker on the same directory fails at once. Throws a `StorageError` naming the path when the
+ * Opens (creating when needed) a database (`schema.file`, the messages by default) in `dir`, in WAL
+ * mode, holding an exclusive lock so that a second broker on the same directory fails at once. Throws a `StorageError` naming the path when the
  * directory is not usable, the file is not a database, or another process holds it.
  */
-export function openDatabase(dir: string, synchronous: Synchronous): Database.Database {
+export function openDatabase(
+  dir: string,
+  synchronous: Synchronous,
+  schema: DatabaseSchema = MESSAGES_SCHEMA,
+): Database.Database {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -91,7 +111,7 @@ export function openDatabase(dir: string, synchronous: Synchronous): Database.Da
       cause: err,
     });
   }
-  const path = join(dir, DATABASE_FILE);
+  const path = join(dir, schema.file);
   let db: Database.Database;
   try {
     // A short busy wait: with the exclusive lock, a holder only lets go when it closes or dies.
@@ -114,14 +134,14 @@ export function openDatabase(dir: string, synchronous: Synchronous): Database.Da
     db.pragma('temp_store = MEMORY');
     db.transaction(() => {
       const version = Number(db.pragma('user_version', { simple: true }));
-      if (version > SCHEMA_VERSION) {
+      if (version > schema.version) {
         throw new StorageError(
           StorageErrorCode.Corrupt,
-          `ssd storage: ${path} has schema version ${version}, newer than this broker's ${SCHEMA_VERSION}`,
+          `ssd storage: ${path} has schema version ${version}, newer than this broker's ${schema.version}`,
         );
       }
-      db.exec(SCHEMA_SQL);
-      if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec(schema.sql);
+      if (version < schema.version) db.pragma(`user_version = ${schema.version}`);
     }).immediate();
   } catch (err) {
     db.close();

@@ -2,6 +2,7 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
 import { Errors, type EmitterError } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
+import { collectQueuedWrites } from '../journal.js';
 import type { ClientSession } from '../session.js';
 import { topicTooLong } from '../topic-limits.js';
 
@@ -23,10 +24,17 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not the
   // payload alone.
-  const outcome =
-    (packet.length ?? payload.length) > session.core.limits.messageSize
-      ? Errors.MessageTooLarge
-      : processPublish(session, packet.topic, payload, req, packet.retain, packet.qos);
+  let outcome: PublishOutcome;
+  if ((packet.length ?? payload.length) > session.core.limits.messageSize) outcome = Errors.MessageTooLarge;
+  else if (packet.qos === 0) outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0);
+  else {
+    // The acknowledgement also waits for the messages this publish queued for persistent sessions to be
+    // in the session store: an acknowledged message then survives a crash (with a durable store).
+    const { result, writes } = collectQueuedWrites(() =>
+      processPublish(session, packet.topic, payload, req, packet.retain, packet.qos),
+    );
+    outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
+  }
   const messageId = packet.qos === 1 ? packet.messageId : undefined;
   if (messageId === undefined && !(outcome instanceof Promise)) {
     if (outcome) session.sendError(outcome, req);

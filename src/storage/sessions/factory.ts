@@ -1,6 +1,8 @@
 import { StorageError, StorageErrorCode } from '../storage-error.js';
 import { InMemorySessionStore } from './inmemory.js';
+import { RedisSessionStore, type RedisSessionPlace } from './redis.js';
 import type { SessionStore, SessionStoreConfig } from './session-store.js';
+import { SsdSessionStore, type SsdSessionPlace } from './ssd.js';
 
 /**
  * Where a provider keeps its sessions (a directory, a Redis URL): the message storage's `storage.config`,
@@ -10,8 +12,12 @@ export type SessionProviderPlace = Readonly<Record<string, unknown>>;
 
 type Factory = (config: SessionStoreConfig, place: SessionProviderPlace) => SessionStore;
 
-// Providers by name. `ssd` and `redis` join here when they exist.
-const providers = new Map<string, Factory>([['inmemory', (config) => new InMemorySessionStore(config)]]);
+// Providers by name. `place` is `storage.config`, whose field types the config schema has checked.
+const providers = new Map<string, Factory>([
+  ['inmemory', (config) => new InMemorySessionStore(config)],
+  ['ssd', (config, place) => new SsdSessionStore(config, place as SsdSessionPlace)],
+  ['redis', (config, place) => new RedisSessionStore(config, place as RedisSessionPlace)],
+]);
 
 /** The provider names `createSessionStore` can open. */
 export function availableSessionProviders(): string[] {

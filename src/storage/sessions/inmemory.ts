@@ -122,8 +122,14 @@ export class InMemorySessionStore implements SessionStore {
     return [...(this.live(clientId)?.subscriptions.values() ?? [])];
   }
 
-  async enqueue(clientId: string, message: QueuedMessage): Promise<EnqueueResult> {
+  async enqueue(clientId: string, message: QueuedMessage, packetId?: number): Promise<EnqueueResult> {
     const session = this.session(clientId);
+    if (packetId !== undefined) {
+      const sent: Entry = { seq: session.nextSeq++, message, packetId, state: OutgoingState.Sent };
+      session.outgoing.set(sent.seq, sent);
+      session.inFlight.set(packetId, sent);
+      return { seq: sent.seq, dropped: 0 };
+    }
     const entry: Entry = { seq: session.nextSeq++, message, packetId: 0, state: OutgoingState.Queued };
     session.outgoing.set(entry.seq, entry);
     session.queuedCount++;

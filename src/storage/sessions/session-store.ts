@@ -165,8 +165,12 @@ export interface SessionStore {
   /** The session's subscriptions, in the order they were first added. */
   subscriptions(clientId: string): Promise<StoredSubscription[]>;
 
-  /** Appends a message to the outgoing queue (state `Queued`), then enforces the bounds. */
-  enqueue(clientId: string, message: QueuedMessage): Promise<EnqueueResult>;
+  /**
+   * Appends a message to the outgoing queue (state `Queued`), then enforces the bounds. With `packetId`
+   * the message was sent at once: the entry is stored in flight (state `Sent` with that id), as if
+   * `markSent` had followed, so no later call needs its `seq` and the bounds do not apply to it.
+   */
+  enqueue(clientId: string, message: QueuedMessage, packetId?: number): Promise<EnqueueResult>;
   /**
    * The entry `seq` was sent with `packetId` (state `Sent`); a no-op when the entry is gone (dropped).
    * Re-sending an entry on reconnect keeps its packet id and needs no call.

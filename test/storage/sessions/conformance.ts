@@ -151,7 +151,12 @@ export function runSessionStoreConformance(
       const store = await open();
       const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const storedId = randomBytes(20);
-      const properties = { contentType: 'application/octet-stream', userProperties: { a: ['1', '2'] } };
+      const properties = {
+        contentType: 'application/octet-stream',
+        userProperties: { a: ['1', '2'] },
+        correlationData: Buffer.from([0, 1, 254, 255]),
+        messageExpiryInterval: 60,
+      };
       await store.enqueue('c1', {
         topic: 'k/bin/ü/',
         payload,
@@ -192,6 +197,30 @@ export function runSessionStoreConformance(
       outgoing = await store.outgoing('c1');
       assert.deepEqual(texts(outgoing), ['b']);
       assert.equal(await store.acknowledge('nobody', 1), false);
+    });
+
+    test('enqueue with a packet id: stored in flight at once, outside the bounds, in seq order', async () => {
+      const store = await open({ maxQueuedMessages: 2 });
+      const queued = await store.enqueue('c1', message('q1'));
+      const sent = await store.enqueue('c1', message('s1', { qos: 2 }), 5);
+      assert.equal(sent.dropped, 0);
+      assert.ok(sent.seq !== undefined && sent.seq > (queued.seq ?? 0));
+      for (const text of ['q2', 'q3']) await store.enqueue('c1', message(text));
+      assert.deepEqual(
+        (await store.outgoing('c1')).map((e) => [e.message.payload.toString(), e.packetId, e.state]),
+        [
+          ['s1', 5, OutgoingState.Sent],
+          ['q2', 0, OutgoingState.Queued],
+          ['q3', 0, OutgoingState.Queued],
+        ],
+        'the in-flight entry neither counts against the bound nor is dropped',
+      );
+      assert.equal(await store.release('c1', 5), true);
+      assert.equal(await store.acknowledge('c1', 5), true);
+      // Calls made without waiting: the entry exists for the acknowledge that follows it.
+      const pending = [store.enqueue('c1', message('s2'), 6), store.acknowledge('c1', 6)];
+      assert.equal((await Promise.all(pending))[1], true);
+      assert.deepEqual(texts(await store.outgoing('c1')), ['q2', 'q3']);
     });
 
     test('QoS 2: Sent, then Released on PUBREC, removed on PUBCOMP', async () => {
