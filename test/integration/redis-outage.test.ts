@@ -107,12 +107,21 @@ test('Redis killed for 3 s while QoS 1 stored publishes flow: every acknowledged
       entries.some((e) => e.level === 40 && /holding stored messages/.test(String(e.msg))),
       'the outage is logged',
     );
-    const flushed = entries.find((e) => /held messages written/.test(String(e.msg)));
-    assert.ok(flushed, 'the flush is logged');
-    assert.ok(Number(flushed.written) >= sentAtRestart - sentAtKill, `held and written: ${flushed.written}`);
-    assert.equal(flushed.dropped, 0);
+    // A loaded machine may see the outage as more than one hold (a reconnect that fails again): count them all.
+    const flushes = entries.filter((e) => /held messages written/.test(String(e.msg)));
+    assert.ok(flushes.length > 0, 'the flush is logged');
+    const written = flushes.reduce((sum, e) => sum + Number(e.written), 0);
+    assert.ok(
+      written >= sentAtRestart - sentAtKill,
+      `held and written: ${written} over ${flushes.length} holds`,
+    );
+    assert.deepEqual(
+      flushes.map((e) => e.dropped),
+      flushes.map(() => 0),
+    );
+    const flushed = flushes[flushes.length - 1];
     t.diagnostic(
-      `sent ${sent} (${sentAtRestart - sentAtKill} during the 3 s outage); held and written ${String(flushed.written)} ` +
+      `sent ${sent} (${sentAtRestart - sentAtKill} during the 3 s outage); held and written ${written} ` +
         `over ${String(flushed.heldMs)} ms; slowest PUBACK ${Math.round(slowestAckMs)} ms`,
     );
   } finally {
