@@ -37,8 +37,61 @@ test('after a broker restart (no session kept) the client subscribes again and r
   }
 });
 
-// Our broker does not keep sessions yet, so it never answers sessionPresent=1: a few lines of fake broker
-// on the MQTT layer play that part, and show what the client sends.
+test('clean: false on the real broker: the session is resumed (sessionPresent), nothing is subscribed again, and QoS 1 messages sent while away arrive', async () => {
+  const server = await startTestBroker();
+  const client = await connectAsync({
+    host: '127.0.0.1',
+    port: server.port,
+    transport: 'tcp',
+    clientId: 'sdk-resume',
+    clean: false,
+    reconnectPeriod: 100,
+  });
+  const publisher = await connectAsync({ host: '127.0.0.1', port: server.port, transport: 'tcp' });
+  try {
+    const { key } = await publisher.promises.keygen({ key: server.secret, channel: 'resume/', type: 'rw' });
+    assert.deepEqual(await client.promises.subscribe({ key, channel: 'resume/', qos: 1 }), { qos: 1 });
+    const subscribes: Packet[] = [];
+    client.mqtt.on('packetsend', (packet: Packet) => {
+      if (packet.cmd === 'subscribe') subscribes.push(packet);
+    });
+    let sessionPresent: boolean | undefined;
+    client.mqtt.on('connect', (connack) => (sessionPresent = connack.sessionPresent));
+
+    // The connection drops; the broker keeps the session while the client is away.
+    const offline = nextEvent(client, 'offline');
+    client.mqtt.stream.destroy();
+    await offline;
+    for (let i = 0; i < 100 && server.broker.registry.offlineCount === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(
+      server.broker.registry.offlineCount,
+      1,
+      'the broker holds the session while the client is away',
+    );
+    for (let i = 0; i < 3; i++)
+      await publisher.promises.publish({ key, channel: 'resume/', message: `while away ${i}`, qos: 1 });
+
+    const messages: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      client.on('message', (message) => {
+        if (message.channel === 'resume/' && messages.push(message.asString()) === 3) resolve();
+      }),
+    );
+    await nextEvent(client, 'connect', () => true, 10000);
+    await all;
+    assert.equal(sessionPresent, true, 'CONNACK says the session was kept');
+    assert.deepEqual(messages, ['while away 0', 'while away 1', 'while away 2']);
+    assert.deepEqual(subscribes, [], 'nothing subscribed again');
+  } finally {
+    await client.promises.disconnect();
+    await publisher.promises.disconnect();
+    await server.close();
+  }
+});
+
+// A few lines of fake broker on the MQTT layer choose sessionPresent at will and show exactly what the
+// client sends, for both answers.
 test('clean: false and the client id reach the broker; sessionPresent=1 means no SUBSCRIBE again, 0 means SUBSCRIBE without replay options', async () => {
   const received: Packet[] = [];
   let wake = (): void => {};
