@@ -75,3 +75,18 @@ function stdoutOf(child: ChildProcessWithoutNullStreams): { text: string } {
   }
   return seen;
 }
+
+/** Runs any command to completion, killed after `timeoutMs`; resolves with its exit code and stdout. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  timeoutMs = 15000,
+): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout };
+}

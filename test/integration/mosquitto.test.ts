@@ -3,22 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connectClient, keygen } from '../helpers/clients.js';
+import { runCommand } from '../helpers/process.js';
 import { startTestBroker } from '../helpers/broker.js';
-
-/** Runs a command to completion with a bound on its run time; resolves with its stdout. */
-async function run(
-  command: string,
-  args: string[],
-  timeoutMs = 10000,
-): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout };
-}
 
 test('Debian mosquitto_sub receives what mosquitto_pub publishes, with channel keys in the topics', async () => {
   const server = await startTestBroker();
@@ -41,7 +27,7 @@ test('Debian mosquitto_sub receives what mosquitto_pub publishes, with channel k
     sub.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(sub, 'exit');
     await subscribed;
-    const first = await run('mosquitto_pub', [
+    const first = await runCommand('mosquitto_pub', [
       '-h',
       '127.0.0.1',
       '-p',
@@ -52,7 +38,7 @@ test('Debian mosquitto_sub receives what mosquitto_pub publishes, with channel k
       '21.5',
     ]);
     assert.equal(first.code, 0);
-    const second = await run('mosquitto_pub', [
+    const second = await runCommand('mosquitto_pub', [
       '-h',
       '127.0.0.1',
       '-p',

@@ -5,11 +5,10 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import type { IPublishPacket } from 'mqtt';
 import { InMemorySessionStore, type SessionStore } from '../../src/storage/index.js';
+import { runCommand } from '../helpers/process.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { RawMqttClient } from '../helpers/raw-mqtt.js';
@@ -445,21 +444,6 @@ describe('session expiry', () => {
 });
 
 describe('Debian mosquitto clients', () => {
-  /** Runs a command to completion (bounded); resolves with its exit code and stdout. */
-  async function run(
-    command: string,
-    args: string[],
-    timeoutMs = 15000,
-  ): Promise<{ code: number | null; stdout: string }> {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    const [code] = (await once(child, 'exit')) as [number | null];
-    clearTimeout(timer);
-    return { code, stdout };
-  }
-
   test('mosquitto_sub -c -q 1 -i <id>: messages published while it is away arrive when it comes back', async () => {
     const server = await startTestBroker();
     const helper = await connectClient(server.port);
@@ -471,7 +455,7 @@ describe('Debian mosquitto clients', () => {
       const subscribed = new Promise<void>((resolve) =>
         server.broker.pubsub.addListener({ subscribed: () => resolve(), unsubscribed: () => {} }),
       );
-      const first = run('mosquitto_sub', [...sub, '-C', '1', '-W', '10']);
+      const first = runCommand('mosquitto_sub', [...sub, '-C', '1', '-W', '10']);
       await subscribed;
       await helper.mqtt.publishAsync(`${key}/msq/`, 'while here', { qos: 1 });
       const firstRun = await first;
@@ -479,7 +463,7 @@ describe('Debian mosquitto clients', () => {
       assert.equal(firstRun.stdout.trim(), 'while here');
       await until(() => server.broker.registry.get(clientId)?.online === false, 'mosquitto_sub to leave');
       for (const text of ['away 1', 'away 2', 'away 3']) {
-        const pub = await run('mosquitto_pub', [
+        const pub = await runCommand('mosquitto_pub', [
           '-h',
           '127.0.0.1',
           '-p',
@@ -493,7 +477,7 @@ describe('Debian mosquitto clients', () => {
         ]);
         assert.equal(pub.code, 0);
       }
-      const second = await run('mosquitto_sub', [...sub, '-C', '3', '-W', '10']);
+      const second = await runCommand('mosquitto_sub', [...sub, '-C', '3', '-W', '10']);
       assert.equal(second.code, 0);
       assert.deepEqual(second.stdout.trim().split('\n'), ['away 1', 'away 2', 'away 3']);
     } finally {
