@@ -267,6 +267,15 @@ export class MqttConnection {
     this.bytesSent += packet.length;
   }
 
+  /**
+   * Writes what this connection gathered as soon as the read being handled is done, not at the end of the
+   * event-loop turn: for output a peer's acknowledgement freed (an in-flight window refilled), whose round
+   * trip paces the whole flow. Costs no field per connection: only the connection being read can ask.
+   */
+  flushAfterRead(): void {
+    flushAfterReadOf.add(this);
+  }
+
   /** Flushes and closes the stream. */
   end(): void {
     if (this.closed) return;
@@ -311,6 +320,10 @@ export class MqttConnection {
     this.bytesReceived += chunk.length;
     if (this.connected) silenceWatch.touch(this);
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
+    if (flushAfterReadOf.size > 0) {
+      for (const connection of flushAfterReadOf) connection.flush();
+      flushAfterReadOf.clear();
+    }
     flushIfWorthIt();
   }
 
@@ -474,6 +487,8 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
 // channel, point-to-point) leave after the read that made them: holding them only delays a
 // subscriber that may already be behind, while the broker reads on.
 let gatheringConnections: MqttConnection[] = [];
+// Connections whose output leaves right after the current read (see flushAfterRead).
+const flushAfterReadOf = new Set<MqttConnection>();
 let gatheredBytes = 0;
 const BIG_BATCH = 8192; // average bytes per connection worth a syscall of its own
 const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush
