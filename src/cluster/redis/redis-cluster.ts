@@ -44,7 +44,10 @@ type ClusterEvent =
       readonly m: unknown;
     }
   | { readonly op: 'reset'; readonly n: string; readonly e: string; readonly q: number }
-  | { readonly op: 'bye'; readonly n: string; readonly e: string };
+  | { readonly op: 'bye'; readonly n: string; readonly e: string }
+  /** Node `n` serves client id `c` now: the others let it go and answer `released` (request `r`). */
+  | { readonly op: 'claim'; readonly n: string; readonly c: string; readonly r: string }
+  | { readonly op: 'released'; readonly n: string; readonly to: string; readonly r: string };
 
 const META_FIELD = '~meta';
 /** The consumer group that reads a node's inbox stream (one consumer: the node). */
@@ -54,6 +57,8 @@ const INBOX_MAX_ENTRIES = 100_000;
 const INBOX_READ_COUNT = 64;
 /** A blocking inbox read returns after this long with nothing, so a close is noticed. */
 const INBOX_BLOCK_MS = 1000;
+/** Longest a CONNECT waits for the other nodes to let its client id go (a peer that does not answer is dying). */
+const CLAIM_TIMEOUT_MS = 2000;
 const DEFAULT_DEAD_AFTER_MS = 10_000;
 
 type RedisClient = Redis | RedisClusterClient;
@@ -134,6 +139,8 @@ export class RedisCluster implements Cluster {
   private syncedAt = 0;
   private redisUp = false;
   private lostRedis = false;
+  /** Claims of client ids waiting for the peers' answers, by request id. */
+  private readonly claims = new Map<string, { waiting: Set<string>; done: () => void }>();
   private closed = false;
 
   constructor(private readonly options: RedisClusterOptions) {
@@ -186,6 +193,40 @@ export class RedisCluster implements Cluster {
     const field = memberField(subscription.id, subscription.ssid);
     if (!this.own.delete(field)) return;
     this.announce('unsub', field, subscription);
+  }
+
+  claim(clientId: string): Promise<void> {
+    if (this.closed || !this.registered || this.peersByName.size === 0) return Promise.resolve();
+    const r = randomBytes(6).toString('hex');
+    const event: ClusterEvent = { op: 'claim', n: this.name, c: clientId, r };
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), CLAIM_TIMEOUT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.claims.delete(r);
+        resolve();
+      };
+      this.claims.set(r, { waiting: new Set(this.peersByName.keys()), done });
+      this.command.publish(this.eventsChannel(), JSON.stringify(event)).catch(done);
+    });
+  }
+
+  // Another node serves `clientId` now: let ours go, then answer.
+  private async onClaim(event: { n: string; c: string; r: string }): Promise<void> {
+    try {
+      await this.host?.release(event.c);
+    } finally {
+      const answer: ClusterEvent = { op: 'released', n: this.name, to: event.n, r: event.r };
+      void this.command.publish(this.eventsChannel(), JSON.stringify(answer)).catch(() => {});
+    }
+  }
+
+  private onReleased(event: { n: string; to: string; r: string }): void {
+    if (event.to !== this.name) return;
+    const claim = this.claims.get(event.r);
+    if (!claim) return;
+    claim.waiting.delete(event.n);
+    if (claim.waiting.size === 0) claim.done();
   }
 
   /** Connected once Redis answers and this node's snapshot is written (joined); peers by name. */
@@ -549,6 +590,15 @@ export class RedisCluster implements Cluster {
   }
 
   private onEvent(event: ClusterEvent): void {
+    // Claims are not subscription changes: no sequence number, handled at once.
+    if (event.op === 'claim') {
+      void this.onClaim(event);
+      return;
+    }
+    if (event.op === 'released') {
+      this.onReleased(event);
+      return;
+    }
     if (event.op === 'bye') {
       const peer = this.peersByName.get(event.n);
       if (peer && !peer.loading) this.peerGone(peer, 'it shut down');
