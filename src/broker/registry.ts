@@ -111,8 +111,9 @@ export class SessionRegistry {
    */
   prepare(clientId: string, clean: boolean): Promise<void> | undefined {
     if (clientId === '') return undefined;
-    const claim = this.core.cluster.claim(clientId);
-    // Sessions a node keeps to itself cannot move: the peers close their connections, nothing is read.
+    // Sessions a node keeps to itself cannot move: the peers close their connections, nothing is read
+    // and nothing is waited for.
+    const claim = this.core.cluster.claim(clientId, this.shared);
     if (!this.shared) return undefined;
     return (async () => {
       await claim;

@@ -84,9 +84,10 @@ export interface Cluster {
   unsubscribed(subscription: MemberSubscription): void;
   /**
    * A client id connected on this node: every peer closes its connection with that client id and lets its
-   * session go. Resolves once every peer answered (bounded; at once without peers).
+   * session go. With `wait`, resolves once every peer answered (bounded; at once without peers); without,
+   * at once, and the peers do not answer.
    */
-  claim(clientId: string): Promise<void>;
+  claim(clientId: string, wait: boolean): Promise<void>;
   /** Leaves the cluster (peers drop this node's subscribers at once) and closes connections. */
   close(): Promise<void>;
   /** Whether it is joined and which peers it knows. */

@@ -21,7 +21,7 @@ async function killReaders(redis: Redis, node: string): Promise<number> {
   return killed;
 }
 
-describe('cross-node QoS 1 through per-node inboxes (Redis Streams)', () => {
+describe('two nodes, in-memory sessions: QoS 1 through per-node inboxes (Redis Streams), takeover', () => {
   let redis: RedisServer;
   let admin: Redis;
   let nodes: ClusterNode[];
@@ -95,5 +95,18 @@ describe('cross-node QoS 1 through per-node inboxes (Redis Streams)', () => {
     assert.equal(pending[0], 0, 'nothing left unacknowledged');
     await subscriber.end();
     await publisher.end();
+  });
+
+  test('a CONNECT on node a with a client id connected on node b closes the connection on node b (sessions not shared)', async () => {
+    const older = await connectClient(nodes[1].port, { clientId: 'takeover-inmemory' });
+    const closed = new Promise<void>((resolve) => older.mqtt.once('close', () => resolve()));
+    const newer = await connectClient(nodes[0].port, { clientId: 'takeover-inmemory' });
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('node b kept the connection')), 5000)),
+    ]);
+    assert.ok(newer.mqtt.connected, 'the newer connection is served');
+    await newer.end();
+    older.mqtt.end(true);
   });
 });

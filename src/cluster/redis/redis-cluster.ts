@@ -46,7 +46,7 @@ type ClusterEvent =
   | { readonly op: 'reset'; readonly n: string; readonly e: string; readonly q: number }
   | { readonly op: 'bye'; readonly n: string; readonly e: string }
   /** Node `n` serves client id `c` now: the others let it go and answer `released` (request `r`). */
-  | { readonly op: 'claim'; readonly n: string; readonly c: string; readonly r: string }
+  | { readonly op: 'claim'; readonly n: string; readonly c: string; readonly r: string; readonly w: boolean }
   | { readonly op: 'released'; readonly n: string; readonly to: string; readonly r: string };
 
 const META_FIELD = '~meta';
@@ -195,10 +195,14 @@ export class RedisCluster implements Cluster {
     this.announce('unsub', field, subscription);
   }
 
-  claim(clientId: string): Promise<void> {
+  claim(clientId: string, wait: boolean): Promise<void> {
     if (this.closed || !this.registered || this.peersByName.size === 0) return Promise.resolve();
-    const r = randomBytes(6).toString('hex');
-    const event: ClusterEvent = { op: 'claim', n: this.name, c: clientId, r };
+    const r = wait ? randomBytes(6).toString('hex') : '';
+    const event: ClusterEvent = { op: 'claim', n: this.name, c: clientId, r, w: wait };
+    if (!wait) {
+      this.command.publish(this.eventsChannel(), JSON.stringify(event)).catch(() => {});
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => done(), CLAIM_TIMEOUT_MS);
       const done = (): void => {
@@ -212,12 +216,17 @@ export class RedisCluster implements Cluster {
   }
 
   // Another node serves `clientId` now: let ours go, then answer.
-  private async onClaim(event: { n: string; c: string; r: string }): Promise<void> {
+  private async onClaim(event: { n: string; c: string; r: string; w: boolean }): Promise<void> {
     try {
       await this.host?.release(event.c);
     } finally {
-      const answer: ClusterEvent = { op: 'released', n: this.name, to: event.n, r: event.r };
-      void this.command.publish(this.eventsChannel(), JSON.stringify(answer)).catch(() => {});
+      if (event.w)
+        void this.command
+          .publish(
+            this.eventsChannel(),
+            JSON.stringify({ op: 'released', n: this.name, to: event.n, r: event.r } satisfies ClusterEvent),
+          )
+          .catch(() => {});
     }
   }
 
