@@ -139,6 +139,8 @@ export class RedisCluster implements Cluster {
   private syncedAt = 0;
   private redisUp = false;
   private lostRedis = false;
+  /** The inbox connection dropped: read the pending entries again before new ones. */
+  private inboxReread = false;
   /** Claims of client ids waiting for the peers' answers, by request id. */
   private readonly claims = new Map<string, { waiting: Set<string>; done: () => void }>();
   private closed = false;
@@ -155,6 +157,8 @@ export class RedisCluster implements Cluster {
     this.subscriber = connect(options.urls, true);
     this.inbox = connect(options.urls, true, `emitter-inbox:${options.name}`);
     this.inbox.on('error', (error: Error) => this.onRedisError(error));
+    // ioredis re-sends a read cut by a dropped connection: a reply lost with it left entries pending.
+    this.inbox.on('close', () => (this.inboxReread = true));
     for (const client of [this.command, this.subscriber]) {
       client.on('error', (error: Error) => this.onRedisError(error));
       client.on('ready', () => this.onRedisReady());
@@ -319,6 +323,10 @@ export class RedisCluster implements Cluster {
     const key = this.key('inbox');
     let cursor = '0';
     while (!this.closed) {
+      if (this.inboxReread) {
+        this.inboxReread = false;
+        cursor = '0';
+      }
       let reply: unknown;
       try {
         reply = await this.inbox.callBuffer(
