@@ -9,6 +9,7 @@ import {
   fanOut,
   idleConnections,
   pointToPoint,
+  qos1EndToEnd,
   wildcard,
   type Result,
   type Scenario,
@@ -29,6 +30,7 @@ const scenarios: Array<[string, Scenario, number]> = [
   ['point-to-point, 200 pairs', pointToPoint, 1],
   ['wildcard, 1,000 + patterns', wildcard, 1],
   ['idle connections (2,000)', idleConnections, 0.2],
+  ['QoS 1 end to end, 8 -> 1', qos1EndToEnd, 1],
 ];
 // Optional third argument: a comma-separated list of scenario name prefixes to run.
 const only = process.argv[4]?.split(',');

@@ -119,6 +119,12 @@ export async function startEmitterTs(
   };
 }
 
+/** emitter-ts with the `ssd` provider (SQLite in a fresh directory) for messages and sessions. */
+export async function startEmitterTsSsd(): Promise<RunningBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-emitter-ssd-'));
+  return startEmitterTs({ EMITTER_STORAGE_PROVIDER: 'ssd', EMITTER_STORAGE_CONFIG_DIR: dir });
+}
+
 /** Starts Aedes on net in its own process. */
 export async function startAedes(): Promise<RunningBroker> {
   const port = nextPort++;
@@ -133,7 +139,9 @@ export async function startAedes(): Promise<RunningBroker> {
  * Starts Debian's mosquitto at its defaults except the queue limits (so it does not drop queued messages
  * in these scenarios); `noDelay` adds `set_tcp_nodelay true`, which is not its default.
  */
-export async function startMosquitto(options: { noDelay?: boolean } = {}): Promise<RunningBroker> {
+export async function startMosquitto(
+  options: { noDelay?: boolean; persistence?: boolean } = {},
+): Promise<RunningBroker> {
   const port = nextPort++;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -146,7 +154,9 @@ export async function startMosquitto(options: { noDelay?: boolean } = {}): Promi
       'max_queued_bytes 0',
       'max_connections -1',
       ...(options.noDelay ? ['set_tcp_nodelay true'] : []),
-      'persistence false',
+      // Persistence on: Mosquitto keeps its sessions and queues in memory and writes them all to
+      // mosquitto.db at autosave intervals and at exit (not each message as it comes).
+      ...(options.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
       'log_type error',
       'log_dest stdout',
       '',

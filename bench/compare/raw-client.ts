@@ -27,10 +27,19 @@ export class RawClient {
     socket.on('data', (chunk: Buffer) => this.read(chunk));
   }
 
-  /** Connects and waits for CONNACK (bounded). */
-  static async connect(port: number, clientId: string): Promise<RawClient> {
+  /**
+   * Connects and waits for CONNACK (bounded); `clean: false` asks for a persistent session, whose
+   * messages may follow CONNACK in the same read: `ackQos1` applies to them too.
+   */
+  static async connect(
+    port: number,
+    clientId: string,
+    options: { clean?: boolean; ackQos1?: boolean } = {},
+  ): Promise<RawClient> {
+    const { clean = true, ackQos1 = false } = options;
     const socket = net.connect(port, '127.0.0.1');
     const client = new RawClient(socket);
+    client.ackQos1 = ackQos1;
     const connack = client.expect(2);
     socket.write(
       mqttPacket.generate({
@@ -38,7 +47,7 @@ export class RawClient {
         clientId,
         protocolId: 'MQTT',
         protocolVersion: 4,
-        clean: true,
+        clean,
         keepalive: 0,
       }),
     );

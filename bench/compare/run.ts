@@ -5,12 +5,20 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { startAedes, startBareNet, startEmitterTs, startMosquitto, type RunningBroker } from './brokers.js';
+import {
+  startAedes,
+  startBareNet,
+  startEmitterTs,
+  startEmitterTsSsd,
+  startMosquitto,
+  type RunningBroker,
+} from './brokers.js';
 import {
   fanIn,
   fanOut,
   idleConnections,
   latency,
+  offlineDrain,
   pointToPoint,
   qos1EndToEnd,
   qos1FanIn,
@@ -38,6 +46,8 @@ interface ScenarioSpec {
   readonly scale: number;
   /** Brokers run besides the three compared ones (their figures go in the detail table). */
   readonly extra?: Starter[];
+  /** The three compared brokers started otherwise than by default (persistence on). */
+  readonly peers?: Starter[];
 }
 const scenarios: ScenarioSpec[] = [
   { name: 'fan-in 8 -> 1, QoS 0', run: fanIn, scale: 1 },
@@ -46,6 +56,16 @@ const scenarios: ScenarioSpec[] = [
   { name: 'wildcard, 1,000 + patterns', run: wildcard, scale: 1 },
   { name: 'QoS 1 fan-in, 100 in flight x 8', run: qos1FanIn, scale: 1 },
   { name: 'QoS 1 end to end, 8 -> 1 subscriber at QoS 1', run: qos1EndToEnd, scale: 1 },
+  // Persistence on where a broker has it: emitter-ts `ssd` sessions (SQLite, every queued message written
+  // before its PUBACK), Mosquitto `persistence true` (in memory, saved to disk at autosave and exit);
+  // Aedes' default aedes-persistence is in memory (its disk/redis/mongo backends are other packages).
+  {
+    name: quick ? 'offline queue drain, 20,000 QoS 1' : 'offline queue drain, 100,000 QoS 1',
+    run: offlineDrain,
+    scale: quick ? 0.2 : 1,
+    peers: [startEmitterTsSsd, startAedes, () => startMosquitto({ persistence: true })],
+    extra: [async () => ({ ...(await startEmitterTs()), name: 'emitter-ts, inmemory sessions' })],
+  },
   // Mosquitto's default leaves Nagle on, which costs latency: both ways are shown.
   {
     name: 'latency at 2,000 msg/s',
@@ -96,7 +116,7 @@ const detail: string[] = [];
 let printed = 0;
 for (const spec of scenarios) {
   if (only !== undefined && !spec.name.includes(only)) continue;
-  const starters = [...peers, ...(spec.extra ?? [])];
+  const starters = [...(spec.peers ?? peers), ...(spec.extra ?? [])];
   const results = new Map<string, Result[]>();
   for (let round = 0; round < rounds; round++) {
     // Alternate the order so no broker always runs first (or on a warmer machine).

@@ -379,6 +379,109 @@ export const qos1EndToEnd: Scenario = async (broker, seconds) => {
   }
 };
 
+/** Sends `total` QoS 1 publishes over `publishers` (`window` in flight each); resolves with those acknowledged. */
+async function qos1Burst(
+  publishers: readonly RawClient[],
+  topic: string,
+  total: number,
+  window = 100,
+): Promise<number> {
+  let acked = 0;
+  const share = Math.ceil(total / publishers.length);
+  await Promise.all(
+    publishers.map(
+      (publisher, p) =>
+        new Promise<void>((resolve) => {
+          const count = Math.max(0, Math.min(share, total - p * share));
+          if (count === 0) return resolve();
+          const timer = setTimeout(resolve, 120000); // bounded, whatever the broker does
+          let sent = 0;
+          let done = 0;
+          const send = (): void => {
+            sent++;
+            publisher.socket.write(
+              mqttPacket.generate({
+                cmd: 'publish',
+                topic,
+                payload: PAYLOAD,
+                qos: 1,
+                messageId: (sent % 65535) + 1,
+                retain: false,
+                dup: false,
+              }),
+            );
+          };
+          publisher.onPuback = () => {
+            acked++;
+            if (++done === count) {
+              clearTimeout(timer);
+              resolve();
+            } else if (sent < count) send();
+          };
+          for (let i = 0; i < Math.min(window, count); i++) send();
+        }),
+    ),
+  );
+  return acked;
+}
+
+/**
+ * Offline queue drain: a persistent QoS 1 subscriber (`cleanSession: false`) goes away, 8 QoS 1
+ * publishers (100 in flight each) queue 100,000 messages for it, then it comes back and acknowledges
+ * every delivery (the broker's in-flight window paces it). The figure is messages per second from its
+ * CONNECT to the last delivery; the detail gives the drain time and the broker's RSS: before the
+ * messages, holding them, and the peak while draining.
+ */
+export const offlineDrain: Scenario = async (broker, _seconds, scale) => {
+  const total = Math.round(100_000 * scale);
+  const topic = broker.topic('bench/drain/');
+  const away = await RawClient.connect(broker.port, 'drain-sub', { clean: false });
+  await away.subscribe(topic, 1);
+  await new Promise<void>((resolve) => {
+    away.socket.once('close', () => resolve());
+    away.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+  });
+  const publishers = await clients(broker, 8, 'drain-pub');
+  const rssBefore = rssBytes(broker.pid);
+  const filling = Date.now();
+  const acked = await qos1Burst(publishers, topic, total);
+  const fillSeconds = (Date.now() - filling) / 1000;
+  for (const client of publishers) client.close();
+  const rssQueued = rssBytes(broker.pid);
+  let rssPeak = rssQueued;
+  const cpu0 = cpuMicros(broker.pid);
+  const gen0 = process.cpuUsage();
+  const started = Date.now();
+  const subscriber = await RawClient.connect(broker.port, 'drain-sub', { clean: false, ackQos1: true });
+  // Until every acknowledged message arrived, or nothing came for 5 s, or 180 s (bounded).
+  let last = 0;
+  let lastChange = Date.now();
+  while (subscriber.received < acked && Date.now() - lastChange < 5000 && Date.now() - started < 180000) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    rssPeak = Math.max(rssPeak, rssBytes(broker.pid));
+    if (subscriber.received !== last) {
+      last = subscriber.received;
+      lastChange = Date.now();
+    }
+  }
+  const elapsed = (Date.now() - started) / 1000;
+  const brokerCpu = cpuMicros(broker.pid) - cpu0;
+  const gen = process.cpuUsage(gen0);
+  const received = subscriber.received;
+  subscriber.close();
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+  return {
+    value: received / elapsed,
+    unit: 'msg/s',
+    cpuPerMessage: brokerCpu / Math.max(1, received),
+    generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, received),
+    brokerBusy: brokerCpu / 1e6 / elapsed,
+    generatorBusy: (gen.user + gen.system) / 1e6 / elapsed,
+    lost: Math.max(0, acked - received),
+    detail: `${acked.toLocaleString('en-US')} queued in ${fillSeconds.toFixed(1)} s, drained in ${elapsed.toFixed(2)} s; RSS ${mib(rssBefore)} -> ${mib(rssQueued)} MiB queued, ${mib(rssPeak)} MiB peak`,
+  };
+};
+
 /** 1 publisher at a fixed 2,000 msg/s -> 1 subscriber: p99 latency (p50 and max in the detail). */
 export const latency: Scenario = async (broker, seconds) => {
   const [subscriber] = await clients(broker, 1, 'lat-sub');

@@ -431,6 +431,7 @@ export class Broker implements BrokerCore {
         this.counters.messagesOut++;
       },
       peerLeft: (subscriptions) => this.presence.peerLeft(subscriptions),
+      release: (clientId) => this.registry.release(clientId),
     };
   }
 }

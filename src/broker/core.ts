@@ -1,3 +1,4 @@
+import type { Cluster } from '../cluster/index.js';
 import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
 import type { RefusalLog } from './refusal-log.js';
@@ -20,6 +21,8 @@ export interface BrokerCore {
   readonly counters: BrokerCounters;
   /** Where refused requests are logged (rate-limited). */
   readonly refusals: RefusalLog;
+  /** The cluster this node is part of (a `LocalCluster` when alone). */
+  readonly cluster: Cluster;
   /** Sessions by client id. */
   readonly registry: SessionRegistry;
   /** In-flight window and queue bounds of every session. */

@@ -88,7 +88,11 @@ export class Outbox {
     if (expected === 2 && entry.state !== OutgoingState.Released) return;
     this.inflight.delete(packetId);
     owner.journal?.acknowledge(packetId);
+    if (this.head === this.queue.length) return;
     this.pump(owner);
+    // The window refilled: what it sent leaves after this read (with the rest of the read's refills), so
+    // the client's next acknowledgements come back while the broker is still busy with other sockets.
+    owner.connection.flushAfterRead();
   }
 
   /** PUBREC: the client has the QoS 2 message; answer PUBREL (also for an id we no longer know). */

@@ -83,11 +83,60 @@ export class SessionRegistry {
       fresh.journal = this.journal(clientId);
       fresh.journal.open();
     }
-    // A stored session of this client id went with `existing` (discard deletes it): this node holds every
-    // stored session (restore() at start), so a clean CONNECT costs no store call. Seam for a store shared
-    // by several nodes (`redis`): a session another node wrote must be deleted here for a clean CONNECT,
-    // and taken from `store.open` (which `journal.open()` calls) for a persistent one.
+    // A stored session of this client id went with `existing` (discard deletes it). Alone, this node holds
+    // every stored session (restore() at start), so a clean CONNECT costs no store call; with a store shared
+    // by the cluster, `prepare` read another node's session into this registry before this call, and a
+    // clean CONNECT deletes whatever another node left there.
+    if (clean && existing === undefined && this.shared && clientId !== '') void this.store.delete(clientId);
     return { serving: fresh, present: false };
+  }
+
+  /**
+   * Sessions live in a store every cluster node shares (`redis` with a cluster): a session is held by the
+   * node its client is connected to, or last was, and read from the store by whichever node the client
+   * connects to next (see `prepare`), instead of being restored by every node at start.
+   */
+  get shared(): boolean {
+    return (this.sharedStore ??=
+      this.store.name === 'redis' && this.core.cluster.state().provider !== 'local');
+  }
+  private sharedStore: boolean | undefined;
+
+  /**
+   * Before a CONNECT naming `clientId` is served: the other cluster nodes close their connection with that
+   * client id and let its session go (their store writes done); then, for a persistent session this node
+   * does not hold and a shared store, the session is read from the store (the node that held it may have
+   * died) and waits here for `connect`. Undefined when there is nothing to wait for (sessions not shared:
+   * the peers are told without waiting).
+   */
+  prepare(clientId: string, clean: boolean): Promise<void> | undefined {
+    if (clientId === '') return undefined;
+    // Sessions a node keeps to itself cannot move: the peers close their connections, nothing is read
+    // and nothing is waited for.
+    const claim = this.core.cluster.claim(clientId, this.shared);
+    if (!this.shared) return undefined;
+    return (async () => {
+      await claim;
+      if (clean || this.byClientId.has(clientId) || this.closed) return;
+      const record = await this.store.load(clientId);
+      if (record !== undefined && !this.byClientId.has(clientId) && !this.closed)
+        await this.restoreOne(record);
+    })();
+  }
+
+  /**
+   * Another node serves `clientId` now: close our connection with it (takeover, no will) and forget its
+   * session here without deleting it from the store, once its pending store writes are done.
+   */
+  async release(clientId: string): Promise<void> {
+    const session = this.byClientId.get(clientId);
+    if (session === undefined) return;
+    session.takenOver();
+    this.offline.delete(session);
+    this.byClientId.delete(clientId);
+    session.end();
+    await session.journal?.flush();
+    session.journal = undefined;
   }
 
   /** A session's connection closed: a persistent session waits for its client, any other ends. */
@@ -132,6 +181,8 @@ export class SessionRegistry {
    * the trie, in-flight and queued messages into the outbox, waiting for their clients.
    */
   async restore(): Promise<number> {
+    // A shared store's sessions belong to the nodes their clients connect to (see `prepare`).
+    if (this.shared) return 0;
     const ids = await this.store.list();
     let restored = 0;
     for (const clientId of ids) {

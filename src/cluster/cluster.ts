@@ -42,6 +42,11 @@ export interface ClusterHost {
   deliverTo(sessionId: string, route: Route, delivery: Delivery): void;
   /** A peer left (died or stopped): its clients' subscriptions are gone; tell local presence watchers. */
   peerLeft(subscriptions: readonly MemberSubscription[]): void;
+  /**
+   * A client id connected on another node: close this node's connection with it (takeover, no will) and
+   * let its session go, its store writes done; resolves once they are.
+   */
+  release(clientId: string): Promise<void>;
 }
 
 /** Counters the cluster keeps for metrics (plain integers, read at scrape time). */
@@ -77,6 +82,12 @@ export interface Cluster {
   subscribed(subscription: MemberSubscription): void;
   /** A client of this node unsubscribed (or left): tell the peers. */
   unsubscribed(subscription: MemberSubscription): void;
+  /**
+   * A client id connected on this node: every peer closes its connection with that client id and lets its
+   * session go. With `wait`, resolves once every peer answered (bounded; at once without peers); without,
+   * at once, and the peers do not answer.
+   */
+  claim(clientId: string, wait: boolean): Promise<void>;
   /** Leaves the cluster (peers drop this node's subscribers at once) and closes connections. */
   close(): Promise<void>;
   /** Whether it is joined and which peers it knows. */
@@ -93,6 +104,7 @@ export class LocalCluster implements Cluster {
   async start(): Promise<void> {}
   subscribed(): void {}
   unsubscribed(): void {}
+  async claim(): Promise<void> {}
   async close(): Promise<void> {}
   state(): ClusterState {
     return { provider: 'local', connected: true, peers: [] };

@@ -267,6 +267,30 @@ export class MqttConnection {
     this.bytesSent += packet.length;
   }
 
+  /**
+   * Stops handing packets to the handler after the one being handled, until the returned function is
+   * called: for a CONNECT whose session must be fetched first (from another cluster node or a shared
+   * store), so packets that follow it are not handled before it is served.
+   */
+  holdPackets(): () => void {
+    heldConnections.add(this);
+    this.stream.pause();
+    return () => {
+      if (!heldConnections.delete(this) || this.closed) return;
+      if (this.pending) this.process(this.pending);
+      if (!this.closed && !heldConnections.has(this)) this.stream.resume();
+    };
+  }
+
+  /**
+   * Writes what this connection gathered as soon as the read being handled is done, not at the end of the
+   * event-loop turn: for output a peer's acknowledgement freed (an in-flight window refilled), whose round
+   * trip paces the whole flow. Costs no field per connection: only the connection being read can ask.
+   */
+  flushAfterRead(): void {
+    flushAfterReadOf.add(this);
+  }
+
   /** Flushes and closes the stream. */
   end(): void {
     if (this.closed) return;
@@ -309,8 +333,16 @@ export class MqttConnection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.bytesReceived += chunk.length;
+    if (heldConnections.size > 0 && heldConnections.has(this)) {
+      this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+      return;
+    }
     if (this.connected) silenceWatch.touch(this);
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
+    if (flushAfterReadOf.size > 0) {
+      for (const connection of flushAfterReadOf) connection.flush();
+      flushAfterReadOf.clear();
+    }
     flushIfWorthIt();
   }
 
@@ -343,6 +375,7 @@ export class MqttConnection {
       offset = end;
       if (packet instanceof Error) return this.violation(MqttErrorCode.Malformed, packet.message);
       this.dispatch(packet);
+      if (heldConnections.size > 0 && heldConnections.has(this)) break;
       if (this.readRate > 0 && this.overReadRate()) break;
     }
     if (offset < buffer.length && !this.closed) {
@@ -427,6 +460,7 @@ export class MqttConnection {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    heldConnections.delete(this);
     this.pending = undefined;
     this.gathered = undefined;
     this.gatheredLength = 0;
@@ -474,6 +508,10 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
 // channel, point-to-point) leave after the read that made them: holding them only delays a
 // subscriber that may already be behind, while the broker reads on.
 let gatheringConnections: MqttConnection[] = [];
+// Connections whose packets wait (see holdPackets): rare, so a set instead of a field on every connection.
+const heldConnections = new Set<MqttConnection>();
+// Connections whose output leaves right after the current read (see flushAfterRead).
+const flushAfterReadOf = new Set<MqttConnection>();
 let gatheredBytes = 0;
 const BIG_BATCH = 8192; // average bytes per connection worth a syscall of its own
 const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush

@@ -93,6 +93,7 @@ function recordingHost(): ClusterHost & {
     deliverLocal: () => {},
     deliverTo: () => {},
     peerLeft: () => {},
+    release: async () => {},
     added: (id, timeoutMs, message) =>
       new Promise<void>((resolve, reject) => {
         if (ids.has(id)) return resolve();

@@ -45,6 +45,28 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
       retain: retain ?? false,
     };
   }
+  const preparing = session.core.registry.prepare(clientId, clean);
+  if (preparing === undefined) {
+    serve(session, clean);
+    return;
+  }
+  // The session comes from another node or the shared store first; later packets wait for it.
+  const release = connection.holdPackets();
+  preparing.then(
+    () => {
+      if (session.online) serve(session, clean);
+      release();
+    },
+    (error: unknown) => {
+      session.core.sessionFailed(session, error);
+      connection.destroy();
+      release();
+    },
+  );
+}
+
+function serve(session: ClientSession, clean: boolean): void {
+  const connection = session.connection;
   const { serving, present } = session.core.registry.connect(session, clean);
   connection.connack({ returnCode: 0, sessionPresent: present });
   session.core.sessionConnected(serving);

@@ -44,9 +44,21 @@ type ClusterEvent =
       readonly m: unknown;
     }
   | { readonly op: 'reset'; readonly n: string; readonly e: string; readonly q: number }
-  | { readonly op: 'bye'; readonly n: string; readonly e: string };
+  | { readonly op: 'bye'; readonly n: string; readonly e: string }
+  /** Node `n` serves client id `c` now: the others let it go and answer `released` (request `r`). */
+  | { readonly op: 'claim'; readonly n: string; readonly c: string; readonly r: string; readonly w: boolean }
+  | { readonly op: 'released'; readonly n: string; readonly to: string; readonly r: string };
 
 const META_FIELD = '~meta';
+/** The consumer group that reads a node's inbox stream (one consumer: the node). */
+const INBOX_GROUP = 'node';
+/** Bound on a node's inbox stream (approximate, in batches): a node that stops reading cannot fill Redis. */
+const INBOX_MAX_ENTRIES = 100_000;
+const INBOX_READ_COUNT = 64;
+/** A blocking inbox read returns after this long with nothing, so a close is noticed. */
+const INBOX_BLOCK_MS = 1000;
+/** Longest a CONNECT waits for the other nodes to let its client id go (a peer that does not answer is dying). */
+const CLAIM_TIMEOUT_MS = 2000;
 const DEFAULT_DEAD_AFTER_MS = 10_000;
 
 type RedisClient = Redis | RedisClusterClient;
@@ -65,8 +77,12 @@ class Peer implements PeerLink {
   readonly shared = new Map<string, RemoteShareMember>();
   /** The last message forwarded directly: one publish reaching many of its clients is sent once. */
   last: Delivery | undefined;
+  /** QoS 0 frames for the peer's pub/sub channel (at most once). */
   pending: Buffer[] = [];
   pendingFrames = 0;
+  /** QoS 1 and 2 frames for the peer's inbox stream (at least once). */
+  reliable: Buffer[] = [];
+  reliableFrames = 0;
 
   constructor(
     readonly name: string,
@@ -75,8 +91,14 @@ class Peer implements PeerLink {
 
   forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
     const packet = delivery.packet(0, 4, false);
-    this.pending.push(encodeFrameHeader(kind, route, delivery.storedId, target, packet.length, qos), packet);
-    this.pendingFrames++;
+    const header = encodeFrameHeader(kind, route, delivery.storedId, target, packet.length, qos);
+    if (qos === 0) {
+      this.pending.push(header, packet);
+      this.pendingFrames++;
+    } else {
+      this.reliable.push(header, packet);
+      this.reliableFrames++;
+    }
     this.owner.scheduleFlush(this);
   }
 }
@@ -100,6 +122,8 @@ export class RedisCluster implements Cluster {
   private readonly logger: Logger;
   private readonly command: RedisClient;
   private readonly subscriber: RedisClient;
+  /** Blocking reads of this node's inbox stream (a connection of their own). */
+  private readonly inbox: RedisClient;
   private host: ClusterHost | undefined;
   private readonly own = new Map<string, MemberSubscription>();
   private seq = 0;
@@ -115,6 +139,10 @@ export class RedisCluster implements Cluster {
   private syncedAt = 0;
   private redisUp = false;
   private lostRedis = false;
+  /** The inbox connection dropped: read the pending entries again before new ones. */
+  private inboxReread = false;
+  /** Claims of client ids waiting for the peers' answers, by request id. */
+  private readonly claims = new Map<string, { waiting: Set<string>; done: () => void }>();
   private closed = false;
 
   constructor(private readonly options: RedisClusterOptions) {
@@ -127,6 +155,10 @@ export class RedisCluster implements Cluster {
     // queued without bound and delivered late. Subscriptions are re-sent by ioredis on reconnect.
     this.command = connect(options.urls, false);
     this.subscriber = connect(options.urls, true);
+    this.inbox = connect(options.urls, true, `emitter-inbox:${options.name}`);
+    this.inbox.on('error', (error: Error) => this.onRedisError(error));
+    // ioredis re-sends a read cut by a dropped connection: a reply lost with it left entries pending.
+    this.inbox.on('close', () => (this.inboxReread = true));
     for (const client of [this.command, this.subscriber]) {
       client.on('error', (error: Error) => this.onRedisError(error));
       client.on('ready', () => this.onRedisReady());
@@ -150,6 +182,7 @@ export class RedisCluster implements Cluster {
     this.host = host;
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
+    void this.readInbox();
     // Redis may be down at start: the node serves its own clients and joins when Redis answers.
     await Promise.race([this.sync(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
@@ -164,6 +197,49 @@ export class RedisCluster implements Cluster {
     const field = memberField(subscription.id, subscription.ssid);
     if (!this.own.delete(field)) return;
     this.announce('unsub', field, subscription);
+  }
+
+  claim(clientId: string, wait: boolean): Promise<void> {
+    if (this.closed || !this.registered || this.peersByName.size === 0) return Promise.resolve();
+    const r = wait ? randomBytes(6).toString('hex') : '';
+    const event: ClusterEvent = { op: 'claim', n: this.name, c: clientId, r, w: wait };
+    if (!wait) {
+      this.command.publish(this.eventsChannel(), JSON.stringify(event)).catch(() => {});
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), CLAIM_TIMEOUT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.claims.delete(r);
+        resolve();
+      };
+      this.claims.set(r, { waiting: new Set(this.peersByName.keys()), done });
+      this.command.publish(this.eventsChannel(), JSON.stringify(event)).catch(done);
+    });
+  }
+
+  // Another node serves `clientId` now: let ours go, then answer.
+  private async onClaim(event: { n: string; c: string; r: string; w: boolean }): Promise<void> {
+    try {
+      await this.host?.release(event.c);
+    } finally {
+      if (event.w)
+        void this.command
+          .publish(
+            this.eventsChannel(),
+            JSON.stringify({ op: 'released', n: this.name, to: event.n, r: event.r } satisfies ClusterEvent),
+          )
+          .catch(() => {});
+    }
+  }
+
+  private onReleased(event: { n: string; to: string; r: string }): void {
+    if (event.to !== this.name) return;
+    const claim = this.claims.get(event.r);
+    if (!claim) return;
+    claim.waiting.delete(event.n);
+    if (claim.waiting.size === 0) claim.done();
   }
 
   /** Connected once Redis answers and this node's snapshot is written (joined); peers by name. */
@@ -193,6 +269,7 @@ export class RedisCluster implements Cluster {
       // Redis is away: the peers find out when our liveness key lapses.
     }
     this.subscriber.disconnect();
+    this.inbox.disconnect();
     this.command.disconnect();
   }
 
@@ -207,18 +284,104 @@ export class RedisCluster implements Cluster {
   private flush(): void {
     this.flushScheduled = false;
     for (const peer of this.flushQueue) {
-      const frames = peer.pendingFrames;
-      const body = Buffer.concat(peer.pending);
-      peer.pending = [];
-      peer.pendingFrames = 0;
       peer.last = undefined;
-      this.counters.forwarded += frames;
-      this.command.publish(this.nodeChannel(peer.name), body).catch(() => {
-        this.counters.forwarded -= frames;
-        this.counters.dropped += frames;
-      });
+      if (peer.pendingFrames > 0) {
+        const frames = peer.pendingFrames;
+        const body = Buffer.concat(peer.pending);
+        peer.pending = [];
+        peer.pendingFrames = 0;
+        this.counters.forwarded += frames;
+        this.command.publish(this.nodeChannel(peer.name), body).catch(() => this.dropped(frames));
+      }
+      if (peer.reliableFrames > 0) {
+        const frames = peer.reliableFrames;
+        const body = Buffer.concat(peer.reliable);
+        peer.reliable = [];
+        peer.reliableFrames = 0;
+        this.counters.forwarded += frames;
+        this.command
+          .xadd(this.peerKey(peer.name, 'inbox'), 'MAXLEN', '~', INBOX_MAX_ENTRIES, '*', 'f', body)
+          .catch(() => this.dropped(frames));
+      }
     }
     this.flushQueue.clear();
+  }
+
+  private dropped(frames: number): void {
+    this.counters.forwarded -= frames;
+    this.counters.dropped += frames;
+  }
+
+  /**
+   * Reads this node's inbox stream (QoS > 0 frames) through its consumer group, one blocking read at a
+   * time on a connection of its own, and acknowledges (XACK) each batch once it is handed to the local
+   * sessions, trimming what is acknowledged. After any failure (a dropped connection, Redis restarted) it
+   * first re-reads the entries delivered to it and not acknowledged (cursor `0`), then new ones (`>`):
+   * at least once between nodes while both nodes and Redis are up.
+   */
+  private async readInbox(): Promise<void> {
+    const key = this.key('inbox');
+    let cursor = '0';
+    while (!this.closed) {
+      if (this.inboxReread) {
+        this.inboxReread = false;
+        cursor = '0';
+      }
+      let reply: unknown;
+      try {
+        reply = await this.inbox.callBuffer(
+          'XREADGROUP',
+          'GROUP',
+          INBOX_GROUP,
+          this.name,
+          'COUNT',
+          INBOX_READ_COUNT,
+          'BLOCK',
+          INBOX_BLOCK_MS,
+          'STREAMS',
+          key,
+          cursor,
+        );
+      } catch (error) {
+        if (this.closed) return;
+        cursor = '0';
+        if (String((error as Error).message).includes('NOGROUP')) await this.createInboxGroup();
+        else await new Promise((resolve) => setTimeout(resolve, 200).unref());
+        continue;
+      }
+      const entries = inboxEntries(reply);
+      if (entries.length === 0) {
+        // Nothing (left) pending: from now on only new entries.
+        cursor = '>';
+        continue;
+      }
+      const ids: string[] = [];
+      for (const [id, body] of entries) {
+        ids.push(id);
+        if (body !== undefined) this.onFrames(body);
+      }
+      if (cursor !== '>') cursor = ids[ids.length - 1];
+      const last = ids[ids.length - 1];
+      // Acknowledged entries are of no further use: trim everything before the last one.
+      this.command
+        .multi()
+        .xack(key, INBOX_GROUP, ...ids)
+        .xtrim(key, 'MINID', last)
+        .exec()
+        .catch(() => {
+          // Not acknowledged: they are read again from the pending list after the next failure.
+        });
+    }
+  }
+
+  private async createInboxGroup(): Promise<void> {
+    try {
+      // From the start of the stream: whatever peers wrote before the group existed is for us too.
+      await this.command.xgroup('CREATE', this.key('inbox'), INBOX_GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!String((error as Error).message).includes('BUSYGROUP'))
+        await new Promise((resolve) => setTimeout(resolve, 200).unref());
+    }
   }
 
   // One subscription change: the snapshot and the event are written in one transaction, so a peer
@@ -418,6 +581,11 @@ export class RedisCluster implements Cluster {
       if (typeof event?.n === 'string' && event.n !== this.name) this.onEvent(event);
       return;
     }
+    this.onFrames(message);
+  }
+
+  // A batch of frames from a peer (pub/sub or inbox): deliver each to this node's clients.
+  private onFrames(message: Buffer): void {
     const host = this.host;
     if (!host) return;
     decodeFrames(message, (frame) => {
@@ -439,6 +607,15 @@ export class RedisCluster implements Cluster {
   }
 
   private onEvent(event: ClusterEvent): void {
+    // Claims are not subscription changes: no sequence number, handled at once.
+    if (event.op === 'claim') {
+      void this.onClaim(event);
+      return;
+    }
+    if (event.op === 'released') {
+      this.onReleased(event);
+      return;
+    }
     if (event.op === 'bye') {
       const peer = this.peersByName.get(event.n);
       if (peer && !peer.loading) this.peerGone(peer, 'it shut down');
@@ -512,6 +689,7 @@ export class RedisCluster implements Cluster {
   // Removes a dead node's leftovers from Redis; every survivor may do it, it is idempotent.
   private forget(name: string): void {
     void this.command.del(this.peerKey(name, 'subs')).catch(() => {});
+    void this.command.del(this.peerKey(name, 'inbox')).catch(() => {});
     void this.command.srem(this.nodesKey(), name).catch(() => {});
   }
 
@@ -562,10 +740,11 @@ export class RedisCluster implements Cluster {
   }
 }
 
-function connect(urls: readonly string[], offlineQueue: boolean): RedisClient {
+function connect(urls: readonly string[], offlineQueue: boolean, connectionName?: string): RedisClient {
   const retryStrategy = (times: number): number => Math.min(100 * times, 2000);
   if (urls.length === 1) {
     return new Redis(urls[0], {
+      connectionName,
       enableOfflineQueue: offlineQueue,
       maxRetriesPerRequest: offlineQueue ? null : 1,
       retryStrategy,
@@ -580,9 +759,21 @@ function connect(urls: readonly string[], offlineQueue: boolean): RedisClient {
     {
       enableOfflineQueue: offlineQueue,
       clusterRetryStrategy: retryStrategy,
-      redisOptions: { maxRetriesPerRequest: offlineQueue ? null : 1, connectTimeout: 5000 },
+      redisOptions: { connectionName, maxRetriesPerRequest: offlineQueue ? null : 1, connectTimeout: 5000 },
     },
   );
+}
+
+// The entries of an XREADGROUP reply for one stream: [id, the batch in field `f`].
+function inboxEntries(reply: unknown): Array<[string, Buffer | undefined]> {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const stream = reply[0] as [Buffer, Array<[Buffer, Buffer[] | null]>];
+  const entries: Array<[string, Buffer | undefined]> = [];
+  for (const [id, fields] of stream[1] ?? []) {
+    // A pending entry trimmed meanwhile comes back with no fields: acknowledge it, deliver nothing.
+    entries.push([id.toString(), fields && fields.length >= 2 ? fields[1] : undefined]);
+  }
+  return entries;
 }
 
 // One remote object per client and kind, shared by all its subscriptions.
