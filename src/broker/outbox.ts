@@ -24,8 +24,12 @@ export interface OutboxOwner {
   readonly online: boolean;
   readonly connection: MqttConnection;
   readonly journal: SessionJournal | undefined;
+  /** MQTT 5: the client's Receive Maximum, which caps our window [MQTT-3.3.4-9]. */
+  readonly v5: { readonly receiveMaximum: number } | undefined;
   /** A waiting message was dropped to stay within the bounds. */
   queueDropped(): void;
+  /** A message was not sent: above the client's Maximum Packet Size (MQTT 5). */
+  tooLargeDropped(): void;
 }
 
 /** One message for the client; `seq` is its place in the session store (0 until stored, -1 if dropped there). */
@@ -62,7 +66,7 @@ export class Outbox {
   push(owner: OutboxOwner, delivery: Delivery, qos: 1 | 2): void {
     const entry: OutboxEntry = { delivery, qos, packetId: 0, state: OutgoingState.Queued, seq: 0 };
     owner.journal?.enqueue(entry);
-    if (owner.online && this.waiting === 0 && this.inflight.size < this.limits.maxInflight) {
+    if (owner.online && this.waiting === 0 && this.inflight.size < this.window(owner)) {
       this.send(owner, entry);
       return;
     }
@@ -119,7 +123,8 @@ export class Outbox {
 
   /** Sends waiting messages while the client is here and the window has room. */
   pump(owner: OutboxOwner): void {
-    while (owner.online && this.head < this.queue.length && this.inflight.size < this.limits.maxInflight) {
+    const window = this.window(owner);
+    while (owner.online && this.head < this.queue.length && this.inflight.size < window) {
       const entry = this.queue[this.head++];
       this.queuedBytes -= entryBytes(entry);
       this.send(owner, entry);
@@ -127,16 +132,27 @@ export class Outbox {
     this.compact();
   }
 
+  // In flight at most: ours, or fewer when an MQTT 5 client allows fewer.
+  private window(owner: OutboxOwner): number {
+    const theirs = owner.v5?.receiveMaximum;
+    return theirs !== undefined && theirs < this.limits.maxInflight ? theirs : this.limits.maxInflight;
+  }
+
   private send(owner: OutboxOwner, entry: OutboxEntry): void {
     const packetId = this.nextPacketId();
     entry.packetId = packetId;
     entry.state = OutgoingState.Sent;
-    this.inflight.set(packetId, entry);
     const connection = owner.connection;
-    connection.writeEncoded(
-      entry.delivery.withPacketId(entry.qos, packetId, false, connection.protocolVersion),
-    );
+    const packet = entry.delivery.withPacketId(entry.qos, packetId, false, connection.protocolVersion);
     owner.journal?.sent(entry, packetId);
+    if (!connection.fits(packet)) {
+      // Too large for the client: dropped as if sent and acknowledged [MQTT-3.1.2-25].
+      owner.journal?.acknowledge(packetId);
+      owner.tooLargeDropped();
+      return;
+    }
+    this.inflight.set(packetId, entry);
+    connection.writeEncoded(packet);
   }
 
   // Packet ids are per session, 1..65535, never one still in flight.

@@ -61,9 +61,14 @@ export class SessionRegistry {
   /**
    * A CONNECT named `fresh.clientId`. A connection already holding that client id is closed (takeover).
    * With `clean`, any previous session is discarded and `fresh` serves; without, the previous persistent
-   * session (if any) is resumed on `fresh`'s connection, else `fresh` becomes persistent.
+   * session (if any) is resumed on `fresh`'s connection. The serving session outlives its connection when
+   * `persistent` (MQTT 3.1.1: not clean; MQTT 5: a non-zero Session Expiry Interval).
    */
-  connect(fresh: ClientSession, clean: boolean): { serving: ClientSession; present: boolean } {
+  connect(
+    fresh: ClientSession,
+    clean: boolean,
+    persistent = !clean,
+  ): { serving: ClientSession; present: boolean } {
     const clientId = fresh.clientId;
     const existing = clientId === '' ? undefined : this.byClientId.get(clientId);
     if (existing !== undefined && existing !== fresh) {
@@ -73,12 +78,18 @@ export class SessionRegistry {
         fresh.ended = true;
         this.core.sessionReplaced(fresh, existing);
         existing.resume(fresh.connection, fresh);
+        if (!persistent) {
+          // MQTT 5, expiry 0 this time: the session ends with this connection, and leaves the store now.
+          existing.persistent = false;
+          existing.journal?.delete();
+          existing.journal = undefined;
+        }
         return { serving: existing, present: true };
       }
       this.discard(existing);
     }
     if (clientId !== '') this.byClientId.set(clientId, fresh);
-    if (!clean) {
+    if (persistent) {
       fresh.persistent = true;
       fresh.journal = this.journal(clientId);
       fresh.journal.open();
@@ -93,7 +104,8 @@ export class SessionRegistry {
   /** A session's connection closed: a persistent session waits for its client, any other ends. */
   disconnected(session: ClientSession): void {
     if (session.persistent && !session.ended) {
-      const expiresAt = this.settings.expiryMs > 0 ? this.now() + this.settings.expiryMs : Infinity;
+      const expiryMs = session.v5?.expiryMs ?? this.settings.expiryMs;
+      const expiresAt = expiryMs > 0 && Number.isFinite(expiryMs) ? this.now() + expiryMs : Infinity;
       this.offline.set(session, expiresAt);
       // At shutdown the store may be closed already: a restart counts the expiry from then.
       if (!this.closed) session.journal?.setExpiry(Number.isFinite(expiresAt) ? expiresAt : undefined);

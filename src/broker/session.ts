@@ -6,6 +6,7 @@ import {
   Delivery,
   MqttConnection,
   MqttErrorCode,
+  ReasonCode,
   type MqttConnectionHandler,
   type MqttProtocolError,
 } from '../mqtt/index.js';
@@ -24,6 +25,18 @@ export interface Will {
   readonly payload: Buffer;
   readonly qos: QoS;
   readonly retain: boolean;
+}
+
+/** What an MQTT 5 client's session adds (absent for 3.1/3.1.1 clients: memory per idle connection). */
+export interface Mqtt5State {
+  /** The client's Receive Maximum: most QoS > 0 deliveries in flight to it. */
+  receiveMaximum: number;
+  /** Milliseconds the session outlives its connection (Infinity: never; 0: it ends with it). */
+  expiryMs: number;
+  /** QoS 1 PUBLISHes from the client not yet acknowledged (with `pendingQos2`, against our Receive Maximum). */
+  incomingQos1: number;
+  /** Topic aliases the client set up towards us. */
+  aliases: Map<number, string> | undefined;
 }
 
 /**
@@ -63,6 +76,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   outbox: Outbox | undefined;
   /** @internal the write-through to the session store (persistent sessions only). */
   journal: SessionJournal | undefined;
+  /** @internal MQTT 5 state, for a client that connected with MQTT 5. */
+  v5: Mqtt5State | undefined;
 
   constructor(
     /** The connection serving this session (the last one, while the client is away). */
@@ -147,9 +162,11 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     }
     if (!this.online) return;
     const connection = this.connection;
-    if (connection.writableLength <= this.core.limits.outgoingBuffer)
-      connection.writeEncoded(delivery.packet(0, connection.protocolVersion));
-    else this.slowConsumer();
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    const packet = delivery.packet(0, connection.protocolVersion);
+    // Above the client's Maximum Packet Size it is dropped, as if sent [MQTT-3.1.2-25].
+    if (connection.peerMaxPacketSize === 0 || connection.fits(packet)) connection.writeEncoded(packet);
+    else this.tooLargeDropped();
   }
 
   // A client that stops reading must not grow our memory: drop what it cannot take, or close it.
@@ -165,6 +182,11 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   /** @internal a waiting QoS > 0 message was dropped to keep the queue within its bounds. */
   queueDropped(): void {
     this.core.counters.droppedQueued++;
+  }
+
+  /** @internal a message above the client's Maximum Packet Size was not sent (MQTT 5). */
+  tooLargeDropped(): void {
+    this.core.counters.droppedTooLarge++;
   }
 
   /**
@@ -226,7 +248,25 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.online = true;
     this.username = from.username;
     this.will = from.will;
+    this.v5 = from.v5;
     this.journal?.open();
+  }
+
+  /**
+   * @internal MQTT 5: the Session Expiry Interval (seconds; 0xFFFFFFFF never) the client set at DISCONNECT,
+   * within the configured maximum. At 0 the session ends with this connection.
+   */
+  setExpiry(seconds: number): void {
+    if (this.v5 === undefined) return;
+    const max = this.core.sessionLimits.expiryMs;
+    let expiryMs = seconds === 0xffffffff ? Infinity : seconds * 1000;
+    if (max > 0 && expiryMs > max) expiryMs = max;
+    this.v5.expiryMs = expiryMs;
+    if (expiryMs === 0 && this.persistent) {
+      this.persistent = false;
+      this.journal?.delete();
+      this.journal = undefined;
+    }
   }
 
   /** @internal after CONNACK of a resumed session: re-send what is unacknowledged, then the queue. */
@@ -240,7 +280,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     const connection = this.connection;
     connection.attach(DETACHED_HANDLER);
     this.connectionClosed(false);
-    connection.end();
+    connection.disconnect(ReasonCode.SessionTakenOver, 'another connection took this client id over');
   }
 
   /** @internal the session is over (clean session closed, discarded, expired): leave the trie. */

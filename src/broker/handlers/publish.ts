@@ -2,8 +2,10 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
 import { Errors, type EmitterError } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
+import { MqttErrorCode, ReasonCode } from '../../mqtt/index.js';
 import { collectQueuedWrites } from '../journal.js';
-import type { ClientSession } from '../session.js';
+import { reasonCodeOf } from '../mqtt5.js';
+import type { ClientSession, Mqtt5State } from '../session.js';
 import { topicTooLong } from '../topic-limits.js';
 
 /**
@@ -12,6 +14,8 @@ import { topicTooLong } from '../topic-limits.js';
  * error after the ack on `emitter/error/`.
  */
 export function handlePublish(session: ClientSession, packet: IPublishPacket): void {
+  const v5 = session.v5;
+  if (v5 !== undefined && !acceptV5(session, v5, packet)) return;
   const req = packet.qos > 0 ? packet.messageId : undefined;
   if (packet.qos === 2 && packet.messageId !== undefined) {
     session.pendingQos2 ??= new Set();
@@ -25,8 +29,17 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not the
   // payload alone.
   let outcome: PublishOutcome;
-  if ((packet.length ?? payload.length) > session.core.limits.messageSize) outcome = Errors.MessageTooLarge;
-  else if (packet.qos === 0) outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0);
+  if ((packet.length ?? payload.length) > session.core.limits.messageSize) {
+    if (v5 !== undefined) {
+      // Above the Maximum Packet Size we announced: a protocol error, DISCONNECT 0x95 [MQTT-3.2.2-15]
+      // (the Emitter error first, for Emitter SDKs).
+      session.sendError(Errors.MessageTooLarge, req);
+      session.connection.disconnect(ReasonCode.PacketTooLarge, Errors.MessageTooLarge.message);
+      return;
+    }
+    outcome = Errors.MessageTooLarge;
+  } else if (packet.qos === 0)
+    outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0);
   else {
     // The acknowledgement also waits for the messages this publish queued for persistent sessions to be
     // in the session store: an acknowledged message then survives a crash (with a durable store).
@@ -36,6 +49,7 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
     outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
   }
   const messageId = packet.qos === 1 ? packet.messageId : undefined;
+  if (messageId !== undefined && v5 !== undefined) v5.incomingQos1++;
   if (messageId === undefined && !(outcome instanceof Promise)) {
     if (outcome) session.sendError(outcome, req);
     return;
@@ -44,7 +58,18 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   // the message is stored, and in the order the PUBLISHes came.
   const previous = session.ackTail;
   const settle = (error: EmitterError | undefined): void => {
-    if (messageId !== undefined) session.connection.puback({ messageId });
+    if (messageId !== undefined) {
+      if (v5 === undefined) session.connection.puback({ messageId });
+      else {
+        v5.incomingQos1--;
+        // MQTT 5: the refusal is also the PUBACK's reason code, with Emitter's text as reason string.
+        session.connection.puback(
+          error
+            ? { messageId, reasonCode: reasonCodeOf(error, 'publish'), reasonString: error.message }
+            : { messageId },
+        );
+      }
+    }
     if (error) session.sendError(error, req);
   };
   if (!previous && !(outcome instanceof Promise)) {
@@ -60,10 +85,61 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   session.ackTail = tail;
 }
 
-/** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP. */
+/** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP (MQTT 5: 0x92 for an id we do not hold). */
 export function handlePubrel(session: ClientSession, packetId: number): void {
-  if (session.pendingQos2?.delete(packetId)) session.journal?.incomingRelease(packetId);
-  session.connection.pubcomp({ messageId: packetId });
+  if (session.pendingQos2?.delete(packetId)) {
+    session.journal?.incomingRelease(packetId);
+    session.connection.pubcomp({ messageId: packetId });
+  } else {
+    session.connection.pubcomp({ messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
+  }
+}
+
+/**
+ * MQTT 5 checks before a PUBLISH is handled: our Receive Maximum (0x93) and topic aliases (0x94 for an
+ * alias of 0 or above our maximum, 0x82 for an empty topic with an unknown alias). A client-to-server
+ * alias is resolved here and left out of the properties passed on: aliases belong to one connection.
+ */
+function acceptV5(session: ClientSession, v5: Mqtt5State, packet: IPublishPacket): boolean {
+  const connection = session.connection;
+  if (packet.qos > 0) {
+    const unacknowledged = v5.incomingQos1 + (session.pendingQos2?.size ?? 0);
+    const repeat = packet.qos === 2 && session.pendingQos2?.has(packet.messageId ?? -1) === true;
+    if (!repeat && unacknowledged >= session.core.mqtt5.receiveMaximum) {
+      connection.protocolError(
+        MqttErrorCode.ReceiveMaximumExceeded,
+        `more than ${session.core.mqtt5.receiveMaximum} QoS 1/2 publishes unacknowledged`,
+      );
+      return false;
+    }
+  }
+  const properties = packet.properties;
+  if (properties === undefined) return true;
+  const alias = properties.topicAlias;
+  if (alias !== undefined) {
+    const maximum = session.core.mqtt5.topicAliasMaximum;
+    if (alias === 0 || alias > maximum) {
+      connection.protocolError(
+        MqttErrorCode.TopicAliasInvalid,
+        `topic alias ${alias} is not within 1..${maximum}`,
+      );
+      return false;
+    }
+    if (packet.topic === '') {
+      const topic = v5.aliases?.get(alias);
+      if (topic === undefined) {
+        connection.protocolError(MqttErrorCode.ProtocolError, `topic alias ${alias} was never set`);
+        return false;
+      }
+      packet.topic = topic;
+    } else {
+      (v5.aliases ??= new Map()).set(alias, packet.topic);
+    }
+    delete properties.topicAlias;
+  }
+  // Subscription identifiers are the server's to set on deliveries [MQTT-3.3.4-6].
+  delete properties.subscriptionIdentifier;
+  return true;
 }
 
 function processPublish(

@@ -1,6 +1,7 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import { normalizeSubscribeTopic, parseChannel, type QoS } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
+import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
@@ -21,13 +22,18 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
       : // Only a persistent session keeps the filter text (for its store): memory per idle connection.
         await session.core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '');
     if (result instanceof EmitterError) {
-      granted.push(SUBACK_FAILURE);
+      // MQTT 5 says why per filter; 3.1.1 has one failure code.
+      granted.push(session.v5 ? reasonCodeOf(result, 'subscribe') : SUBACK_FAILURE);
       errors.push(result);
     } else {
       granted.push(asked);
       session.journal?.subscribe(topic, asked);
     }
   }
-  session.connection.suback({ messageId: packet.messageId, granted });
+  session.connection.suback({
+    messageId: packet.messageId,
+    granted,
+    ...(errors.length > 0 ? { properties: { reasonString: reasonStringOf(errors) } } : {}),
+  });
   for (const error of errors) session.sendError(error, packet.messageId);
 }

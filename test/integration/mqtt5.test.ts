@@ -1,0 +1,327 @@
+/**
+ * MQTT 5 against a real broker with real v5 clients (raw packets where the exact reason code matters, or
+ * where MQTT.js would refuse to misbehave): CONNACK properties, reason codes on every acknowledgement,
+ * server DISCONNECT reasons, session expiry, both sides' limits.
+ */
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import type {
+  IConnackPacket,
+  IDisconnectPacket,
+  IPubackPacket,
+  IPublishPacket,
+  ISubackPacket,
+  IUnsubackPacket,
+} from 'mqtt-packet';
+import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
+import { RawMqtt5Client } from '../helpers/raw-mqtt5.js';
+
+/** The packet of the next `connect` or `disconnect` event of an MQTT.js client. */
+function firstPacket<T = unknown>(client: MqttClient, event: 'connect' | 'disconnect'): Promise<T> {
+  return new Promise((resolve) => client.once(event, (packet: unknown) => resolve(packet as T)));
+}
+
+let idCounter = 0;
+const uniqueId = (name: string): string => `${name}-${process.pid}-${++idCounter}`;
+const MESSAGE_SIZE = 1024;
+
+describe('MQTT 5', () => {
+  let server: TestBroker;
+  let publisher: TestClient;
+  let key: string;
+  let readOnly: string;
+  before(async () => {
+    server = await startTestBroker({
+      limits: { messageSize: MESSAGE_SIZE },
+      sessions: { expiryMs: 60_000 },
+      mqtt5: { receiveMaximum: 3, topicAliasMaximum: 5 },
+    });
+    publisher = await connectClient(server.port);
+    key = await keygen(publisher, server.secret, 'v5/#/', 'rwslp');
+    readOnly = await keygen(publisher, server.secret, 'v5/#/', 'r');
+  });
+  after(async () => {
+    await publisher.end();
+    await server.close();
+  });
+
+  test('CONNACK: assigned client id, our limits, availability flags, capped session expiry', async () => {
+    const client = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, {
+      protocolVersion: 5,
+      clientId: '',
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      properties: { sessionExpiryInterval: 0xffffffff },
+    });
+    const connack = await firstPacket<IConnackPacket>(client, 'connect');
+    client.end(true);
+    const p = connack.properties ?? {};
+    assert.equal(connack.reasonCode, 0);
+    assert.match(p.assignedClientIdentifier ?? '', /^auto-[0-9a-f]{24}$/);
+    assert.equal(p.receiveMaximum, 3);
+    assert.equal(p.maximumPacketSize, MESSAGE_SIZE + 3, 'a packet whose remaining length is messageSize');
+    assert.equal(p.topicAliasMaximum, 5);
+    assert.equal(p.sessionExpiryInterval, 60, 'the configured maximum applies and is said');
+    assert.equal(p.retainAvailable, true);
+    assert.equal(p.wildcardSubscriptionAvailable, true);
+    assert.equal(p.serverKeepAlive, undefined, 'the client keep alive is not overridden');
+  });
+
+  test('SUBACK and UNSUBACK carry a reason code per filter; the Emitter error still follows', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('sub') });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 3,
+      subscriptions: [
+        { topic: `${key}/v5/ok/`, qos: 1 },
+        { topic: `not-a-key/v5/ok/`, qos: 0 },
+      ],
+    });
+    const suback = (await client.expect('suback')) as ISubackPacket;
+    assert.deepEqual(suback.granted, [1, 0x87]);
+    assert.match(suback.properties?.reasonString ?? '', /not authorized/);
+    const error = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(error.topic, 'emitter/error/');
+    assert.equal(JSON.parse(error.payload.toString()).status, 401);
+
+    client.send({ cmd: 'unsubscribe', messageId: 4, unsubscriptions: [`${key}/v5/ok/`, `${key}/v5/never/`] });
+    const unsuback = (await client.expect('unsuback')) as IUnsubackPacket;
+    assert.deepEqual(unsuback.granted, [0x00, 0x11]);
+    client.close();
+  });
+
+  test('PUBACK says 0x87 with the Emitter text for a key without write; the error is on emitter/error/ too', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('pub') });
+    client.send({
+      cmd: 'publish',
+      topic: `${readOnly}/v5/x/`,
+      payload: Buffer.from('no'),
+      qos: 1,
+      messageId: 9,
+      retain: false,
+      dup: false,
+    });
+    const puback = (await client.expect('puback')) as IPubackPacket;
+    assert.equal(puback.messageId, 9);
+    assert.equal(puback.reasonCode, 0x87);
+    assert.match(puback.properties?.reasonString ?? '', /not authorized/);
+    const error = (await client.expect('publish')) as IPublishPacket;
+    assert.deepEqual(JSON.parse(error.payload.toString()), {
+      req: 9,
+      status: 401,
+      message: puback.properties?.reasonString,
+    });
+    // MQTT.js reports the refusal as an error of the publish.
+    const js = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    await firstPacket(js, 'connect');
+    await assert.rejects(
+      js.publishAsync(`${readOnly}/v5/x/`, 'no', { qos: 1 }),
+      (error: Error & { code?: number }) => error.code === 0x87,
+    );
+    js.end(true);
+    client.close();
+  });
+
+  test('session expiry: kept while away for its interval, gone at 0; Clean Start discards it', async () => {
+    const clientId = uniqueId('expiry');
+    const first = await RawMqtt5Client.connect(server.port, {
+      clientId,
+      properties: { sessionExpiryInterval: 30 },
+    });
+    assert.equal(first.connack.sessionPresent, false);
+    first.client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/v5/away/`, qos: 1 }],
+    });
+    await first.client.expect('suback');
+    first.client.close();
+    await first.client.closedByBroker();
+    await publisher.mqtt.publishAsync(`${key}/v5/away/`, 'while away', { qos: 1 });
+
+    const second = await RawMqtt5Client.connect(server.port, {
+      clientId,
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    assert.equal(second.connack.sessionPresent, true);
+    const queued = (await second.client.expect('publish')) as IPublishPacket;
+    assert.equal(queued.payload.toString(), 'while away');
+    second.client.close();
+    await second.client.closedByBroker();
+
+    // Expiry 0 on the last connection: the session ended with it.
+    const third = await RawMqtt5Client.connect(server.port, { clientId, clean: false });
+    assert.equal(third.connack.sessionPresent, false);
+    third.client.close();
+  });
+
+  test('a second connection with the client id: the first gets DISCONNECT 0x8E', async () => {
+    const clientId = uniqueId('takeover');
+    const first = await RawMqtt5Client.connect(server.port, { clientId });
+    const second = await RawMqtt5Client.connect(server.port, { clientId });
+    const disconnect = (await first.client.expect('disconnect')) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x8e);
+    await first.client.closedByBroker();
+    second.client.close();
+  });
+
+  test('keep alive exceeded: DISCONNECT 0x8D, then the close', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('ka'), keepalive: 1 });
+    const disconnect = (await client.expect('disconnect', 5000)) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x8d);
+    await client.closedByBroker();
+  });
+
+  test('a PUBLISH above our Maximum Packet Size: the Emitter 413, then DISCONNECT 0x95', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('big') });
+    client.send({
+      cmd: 'publish',
+      topic: `${key}/v5/big/`,
+      payload: Buffer.alloc(MESSAGE_SIZE + 10),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    const error = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(JSON.parse(error.payload.toString()).status, 413);
+    const disconnect = (await client.expect('disconnect')) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x95);
+    await client.closedByBroker();
+  });
+
+  test('more unacknowledged QoS 2 publishes than our Receive Maximum: DISCONNECT 0x93', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('rm') });
+    for (let id = 1; id <= 4; id++) {
+      client.send({
+        cmd: 'publish',
+        topic: `${key}/v5/rm/`,
+        payload: Buffer.from(`m${id}`),
+        qos: 2,
+        messageId: id,
+        retain: false,
+        dup: false,
+      });
+    }
+    const disconnect = (await client.expect('disconnect')) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x93);
+    assert.equal(client.packets.filter((p) => p.cmd === 'pubrec').length, 3, 'the first three were taken');
+    await client.closedByBroker();
+  });
+
+  test('topic aliases: set and used within our maximum; above it DISCONNECT 0x94', async () => {
+    const subscriber = await connectClient(server.port);
+    await subscriber.mqtt.subscribeAsync(`${key}/v5/alias/`);
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('alias') });
+    client.send({
+      cmd: 'publish',
+      topic: `${key}/v5/alias/`,
+      payload: Buffer.from('one'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 5 },
+    });
+    client.send({
+      cmd: 'publish',
+      topic: '',
+      payload: Buffer.from('two'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 5 },
+    });
+    assert.equal((await subscriber.next((m) => m.topic === 'v5/alias/')).payload.toString(), 'one');
+    assert.equal((await subscriber.next((m) => m.topic === 'v5/alias/')).payload.toString(), 'two');
+    client.send({
+      cmd: 'publish',
+      topic: `${key}/v5/alias/`,
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 6 },
+    });
+    const disconnect = (await client.expect('disconnect')) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x94);
+    await client.closedByBroker();
+    await subscriber.end();
+  });
+
+  test("the client's Receive Maximum caps our QoS 1 deliveries in flight", async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, {
+      clientId: uniqueId('window'),
+      properties: { receiveMaximum: 1 },
+    });
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${key}/v5/window/`, qos: 1 }] });
+    await client.expect('suback');
+    for (const n of [1, 2, 3]) await publisher.mqtt.publishAsync(`${key}/v5/window/`, `w${n}`, { qos: 1 });
+    // Everything the broker wrote for those publishes arrives before the answer to a later PINGREQ.
+    client.send({ cmd: 'pingreq' });
+    await client.expect('pingresp');
+    const first = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(first.payload.toString(), 'w1');
+    assert.equal(client.packets.filter((p) => p.cmd === 'publish').length, 0, 'one in flight only');
+    client.send({ cmd: 'puback', messageId: first.messageId });
+    const second = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(second.payload.toString(), 'w2');
+    client.close();
+  });
+
+  test("a delivery above the client's Maximum Packet Size is not sent; smaller ones are", async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, {
+      clientId: uniqueId('small'),
+      properties: { maximumPacketSize: 200 },
+    });
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${key}/v5/small/`, qos: 1 }] });
+    await client.expect('suback');
+    await publisher.mqtt.publishAsync(`${key}/v5/small/`, Buffer.alloc(500, 1), { qos: 1 });
+    await publisher.mqtt.publishAsync(`${key}/v5/small/`, 'fits', { qos: 1 });
+    const delivered = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(delivered.payload.toString(), 'fits');
+    client.close();
+  });
+
+  test('DISCONNECT 0x04 keeps the will; a normal DISCONNECT discards it', async () => {
+    const subscriber = await connectClient(server.port);
+    await subscriber.mqtt.subscribeAsync(`${key}/v5/will/`);
+    for (const [reasonCode, payload] of [
+      [0, 'discarded'],
+      [4, 'kept'],
+    ] as const) {
+      const { client } = await RawMqtt5Client.connect(server.port, {
+        clientId: uniqueId('will'),
+        will: { topic: `${key}/v5/will/`, payload: Buffer.from(payload), qos: 0, retain: false },
+      });
+      client.send({ cmd: 'disconnect', reasonCode });
+      await client.closedByBroker();
+    }
+    assert.equal((await subscriber.next((m) => m.topic === 'v5/will/')).payload.toString(), 'kept');
+    assert.deepEqual(
+      subscriber.received.filter((m) => m.payload.toString() === 'discarded'),
+      [],
+    );
+    await subscriber.end();
+  });
+});
+
+describe('MQTT 5 server settings', () => {
+  test("Server Keep Alive overrides the client's; shutting down sends DISCONNECT 0x8B", async () => {
+    const server = await startTestBroker({ mqtt5: { serverKeepAlive: 20 } });
+    const client = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      keepalive: 60,
+    });
+    const connack = await firstPacket<IConnackPacket>(client, 'connect');
+    assert.equal(connack.properties?.serverKeepAlive, 20);
+    const disconnected = firstPacket<IDisconnectPacket>(client, 'disconnect');
+    await server.close();
+    const packet = await disconnected;
+    assert.equal(packet.reasonCode, 0x8b);
+    client.end(true);
+  });
+});
