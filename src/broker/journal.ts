@@ -73,6 +73,7 @@ export class SessionJournal {
         qos,
         retain: delivery.retain,
         storedId: delivery.storedId,
+        ...(delivery.properties ? { properties: delivery.properties } : {}),
       });
       entry.seq = result.seq ?? -1;
     });

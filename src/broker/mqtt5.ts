@@ -4,7 +4,7 @@
  * acknowledgement of the packet that caused it.
  */
 
-import type { EmitterError } from '../errors.js';
+import { Errors, type EmitterError } from '../errors.js';
 import { ReasonCode } from '../mqtt/index.js';
 
 /** What the broker tells MQTT 5 clients in CONNACK, and holds them to. */
@@ -29,6 +29,7 @@ export type ReasonContext = 'publish' | 'subscribe';
 
 /** The MQTT 5 reason code for an Emitter error. */
 export function reasonCodeOf(error: EmitterError, context: ReasonContext): number {
+  if (error === Errors.PayloadFormatInvalid) return ReasonCode.PayloadFormatInvalid;
   switch (error.status) {
     case 400:
       return context === 'publish' ? ReasonCode.TopicNameInvalid : ReasonCode.TopicFilterInvalid;

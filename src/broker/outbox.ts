@@ -145,10 +145,12 @@ export class Outbox {
     const connection = owner.connection;
     const packet = entry.delivery.withPacketId(entry.qos, packetId, false, connection.protocolVersion);
     owner.journal?.sent(entry, packetId);
-    if (!connection.fits(packet)) {
-      // Too large for the client: dropped as if sent and acknowledged [MQTT-3.1.2-25].
+    const expired = entry.delivery.expired;
+    if (expired || !connection.fits(packet)) {
+      // Expired while queued [MQTT-3.3.2-5], or too large for the client [MQTT-3.1.2-25]: dropped as if
+      // sent and acknowledged.
       owner.journal?.acknowledge(packetId);
-      owner.tooLargeDropped();
+      if (!expired) owner.tooLargeDropped();
       return;
     }
     this.inflight.set(packetId, entry);

@@ -4,7 +4,7 @@
  */
 
 import { normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
-import { Delivery } from '../mqtt/index.js';
+import { Delivery, type PublishProperties } from '../mqtt/index.js';
 import { OutgoingState, type SessionRecord, type SessionStore } from '../storage/index.js';
 import type { BrokerCore } from './core.js';
 import { SessionJournal } from './journal.js';
@@ -173,7 +173,14 @@ export class SessionRegistry {
       for (const entry of record.outgoing) {
         const m = entry.message;
         outbox.restore({
-          delivery: new Delivery(m.topic, m.payload, m.qos, m.retain, m.storedId),
+          delivery: new Delivery(
+            m.topic,
+            m.payload,
+            m.qos,
+            m.retain,
+            m.storedId,
+            m.properties as PublishProperties | undefined,
+          ),
           qos: m.qos,
           packetId: entry.packetId,
           state: entry.state === OutgoingState.Queued ? OutgoingState.Queued : entry.state,

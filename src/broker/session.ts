@@ -160,7 +160,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
       (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos);
       return;
     }
-    if (!this.online) return;
+    if (!this.online || (delivery.expiresAt !== 0 && delivery.expired)) return;
     const connection = this.connection;
     if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
     const packet = delivery.packet(0, connection.protocolVersion);

@@ -36,6 +36,8 @@ export class Delivery implements Message {
   // The form nearly every Emitter recipient takes (3.1.1, QoS 0, no retain), kept apart from the rest.
   private plain: Buffer | undefined;
   private forms: (Buffer | undefined)[] | undefined;
+  /** Unix ms after which the message is not delivered (MQTT 5 Message Expiry Interval); 0: never. */
+  readonly expiresAt: number;
 
   constructor(
     readonly topic: string,
@@ -44,7 +46,15 @@ export class Delivery implements Message {
     readonly retain = false,
     readonly storedId?: Buffer,
     readonly properties?: PublishProperties,
-  ) {}
+  ) {
+    const expiry = properties?.messageExpiryInterval;
+    this.expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+  }
+
+  /** True once its Message Expiry Interval has passed: it is not delivered any more [MQTT-3.3.2-5]. */
+  get expired(): boolean {
+    return this.expiresAt !== 0 && Date.now() >= this.expiresAt;
+  }
 
   /** A delivery of `message` (reusing it when it already is one). */
   static of(message: Message): Delivery {
@@ -70,6 +80,12 @@ export class Delivery implements Message {
    */
   packet(qos: QoS = 0, protocolVersion = 4, retain = this.retain): Buffer {
     if (qos === 0 && !retain && protocolVersion !== V5) return (this.plain ??= this.encode(0, 4, false));
+    if (protocolVersion === V5 && this.expiresAt !== 0) {
+      // A message sent later than published carries what is left of its expiry [MQTT-3.3.2-6]: a form of
+      // its own, not shared.
+      const left = Math.max(1, Math.ceil((this.expiresAt - Date.now()) / 1000));
+      if (left < (this.properties?.messageExpiryInterval ?? 0)) return this.encode(qos, V5, retain, left);
+    }
     const slot = (protocolVersion === V5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
     const forms = (this.forms ??= new Array<Buffer | undefined>(FORMS));
     return (forms[slot] ??= this.encode(qos, protocolVersion, retain));
@@ -86,7 +102,7 @@ export class Delivery implements Message {
     return patchPacketId(this.packet(qos, protocolVersion, retain), packetId, dup);
   }
 
-  private encode(qos: QoS, protocolVersion: number, retain: boolean): Buffer {
+  private encode(qos: QoS, protocolVersion: number, retain: boolean, expiryLeft?: number): Buffer {
     if (protocolVersion !== V5) {
       return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
     }
@@ -100,7 +116,10 @@ export class Delivery implements Message {
         dup: false,
         // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
         messageId: qos > 0 ? 1 : undefined,
-        properties: this.properties,
+        properties:
+          expiryLeft === undefined
+            ? this.properties
+            : { ...this.properties, messageExpiryInterval: expiryLeft },
       },
       { protocolVersion: V5 },
     );

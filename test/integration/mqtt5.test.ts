@@ -5,6 +5,8 @@
  */
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type {
@@ -305,6 +307,155 @@ describe('MQTT 5', () => {
       [],
     );
     await subscriber.end();
+  });
+});
+
+describe('MQTT 5 PUBLISH properties', () => {
+  let server: TestBroker;
+  let helper: TestClient;
+  let key: string;
+  before(async () => {
+    server = await startTestBroker({ sessions: { expiryMs: 60_000 } });
+    helper = await connectClient(server.port);
+    key = await keygen(helper, server.secret, 'props/#/', 'rwslp');
+  });
+  after(async () => {
+    await helper.end();
+    await server.close();
+  });
+
+  test('carried end to end to a v5 subscriber; a 3.1.1 subscriber of the same channel gets the plain message', async () => {
+    const v5 = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    await firstPacket(v5, 'connect');
+    const v4 = await connectClient(server.port);
+    const got5 = new Promise<IPublishPacket>((resolve) =>
+      v5.on('message', (_topic, _payload, packet) => resolve(packet as IPublishPacket)),
+    );
+    await v5.subscribeAsync(`${key}/props/all/`, { qos: 1 });
+    await v4.mqtt.subscribeAsync(`${key}/props/all/`);
+    const properties = {
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 60,
+      contentType: 'text/plain; charset=utf-8',
+      responseTopic: `${key}/props/reply/`,
+      correlationData: Buffer.from([1, 2, 3, 0xff]),
+      userProperties: { first: ['1', '2'], second: 'x' },
+    };
+    await v5.publishAsync(`${key}/props/all/`, 'héllo', { qos: 1, properties });
+    const packet = await got5;
+    assert.equal(packet.payload.toString(), 'héllo');
+    const p = packet.properties ?? {};
+    assert.equal(p.payloadFormatIndicator, true);
+    assert.equal(p.contentType, properties.contentType);
+    assert.equal(p.responseTopic, properties.responseTopic);
+    assert.deepEqual(p.correlationData, properties.correlationData);
+    assert.deepEqual({ ...p.userProperties }, properties.userProperties, 'repeated names kept, in order');
+    assert.ok(p.messageExpiryInterval !== undefined && p.messageExpiryInterval <= 60);
+    assert.equal(p.topicAlias, undefined);
+    const plain = await v4.next((m) => m.topic === 'props/all/');
+    assert.equal(plain.payload.toString(), 'héllo');
+    v5.end(true);
+    await v4.end();
+  });
+
+  test('an expired queued message is not delivered; a later one carries what is left of its interval', async () => {
+    const clientId = uniqueId('expire');
+    const first = await RawMqtt5Client.connect(server.port, {
+      clientId,
+      properties: { sessionExpiryInterval: 60 },
+    });
+    first.client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/props/q/`, qos: 1 }],
+    });
+    await first.client.expect('suback');
+    first.client.close();
+    await first.client.closedByBroker();
+    const publisher = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    await firstPacket(publisher, 'connect');
+    await publisher.publishAsync(`${key}/props/q/`, 'short', {
+      qos: 1,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await publisher.publishAsync(`${key}/props/q/`, 'long', {
+      qos: 1,
+      properties: { messageExpiryInterval: 60 },
+    });
+    publisher.end(true);
+    // Time passing is the point here: past the short message's one-second interval.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const second = await RawMqtt5Client.connect(server.port, { clientId, clean: false });
+    assert.equal(second.connack.sessionPresent, true);
+    const delivered = (await second.client.expect('publish')) as IPublishPacket;
+    assert.equal(delivered.payload.toString(), 'long');
+    const left = delivered.properties?.messageExpiryInterval ?? 0;
+    assert.ok(left < 60 && left >= 50, `remaining interval sent: ${left}`);
+    second.client.close();
+  });
+
+  test('a payload that is not the UTF-8 its format indicator says: PUBACK 0x99', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('utf8') });
+    client.send({
+      cmd: 'publish',
+      topic: `${key}/props/utf8/`,
+      payload: Buffer.from([0xff, 0xfe]),
+      qos: 1,
+      messageId: 5,
+      retain: false,
+      dup: false,
+      properties: { payloadFormatIndicator: true },
+    });
+    const puback = (await client.expect('puback')) as IPubackPacket;
+    assert.equal(puback.reasonCode, 0x99);
+    client.close();
+  });
+
+  test('request/response: mosquitto_rr -V 5 gets the answer on its response topic, correlation data kept', async () => {
+    const responder = mqtt.connect(`mqtt://127.0.0.1:${server.port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    await firstPacket(responder, 'connect');
+    responder.on('message', (_topic, payload, packet) => {
+      const p = packet.properties ?? {};
+      if (!p.responseTopic) return;
+      responder.publish(p.responseTopic, `answer to ${payload.toString()}`, {
+        properties: { correlationData: p.correlationData },
+      });
+    });
+    await responder.subscribeAsync(`${key}/props/req/`);
+    const rr = spawn(
+      'mosquitto_rr',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.port),
+        '-V',
+        '5',
+        '-t',
+        `${key}/props/req/`,
+        '-e',
+        `${key}/props/resp/`,
+        '-m',
+        'ping',
+        '-W',
+        '10',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    rr.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    rr.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const [code] = (await once(rr, 'exit')) as [number | null];
+    responder.end(true);
+    assert.equal(code, 0, err);
+    assert.equal(out.trim(), 'answer to ping');
   });
 });
 

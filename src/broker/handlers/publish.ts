@@ -2,7 +2,8 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
 import { Errors, type EmitterError } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
-import { MqttErrorCode, ReasonCode } from '../../mqtt/index.js';
+import { isUtf8 } from 'node:buffer';
+import { MqttErrorCode, ReasonCode, type PublishProperties } from '../../mqtt/index.js';
 import { collectQueuedWrites } from '../journal.js';
 import { reasonCodeOf } from '../mqtt5.js';
 import type { ClientSession, Mqtt5State } from '../session.js';
@@ -29,6 +30,7 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not the
   // payload alone.
   let outcome: PublishOutcome;
+  const properties = v5 === undefined ? undefined : packet.properties;
   if ((packet.length ?? payload.length) > session.core.limits.messageSize) {
     if (v5 !== undefined) {
       // Above the Maximum Packet Size we announced: a protocol error, DISCONNECT 0x95 [MQTT-3.2.2-15]
@@ -38,13 +40,16 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
       return;
     }
     outcome = Errors.MessageTooLarge;
+  } else if (properties?.payloadFormatIndicator === true && !isUtf8(payload)) {
+    // The server may check what the indicator claims [MQTT-3.3.2-4]: refused with 0x99.
+    outcome = Errors.PayloadFormatInvalid;
   } else if (packet.qos === 0)
-    outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0);
+    outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0, properties);
   else {
     // The acknowledgement also waits for the messages this publish queued for persistent sessions to be
     // in the session store: an acknowledged message then survives a crash (with a durable store).
     const { result, writes } = collectQueuedWrites(() =>
-      processPublish(session, packet.topic, payload, req, packet.retain, packet.qos),
+      processPublish(session, packet.topic, payload, req, packet.retain, packet.qos, properties),
     );
     outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
   }
@@ -149,6 +154,7 @@ function processPublish(
   req: number | undefined,
   retain: boolean,
   qos: QoS,
+  properties: PublishProperties | undefined,
 ): PublishOutcome {
   const core = session.core;
   // A 1-2 character topic is a link alias set up through `emitter/link/`.
@@ -168,5 +174,5 @@ function processPublish(
     core.requests.handle(session, channel, payload, req).catch((error: unknown) => session.fail(error));
     return undefined;
   }
-  return core.pubsub.publish(session, channel, payload, retain, qos);
+  return core.pubsub.publish(session, channel, payload, retain, qos, properties);
 }

@@ -16,7 +16,7 @@ import {
 } from '../../channel/index.js';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
-import { Delivery } from '../../mqtt/index.js';
+import { Delivery, type PublishProperties } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
 import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
@@ -99,6 +99,7 @@ export class PubSub {
     payload: Buffer,
     retain = false,
     qos: QoS = 0,
+    properties?: PublishProperties,
   ): PublishOutcome {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
@@ -106,11 +107,14 @@ export class PubSub {
     if (key instanceof EmitterError) return key;
     if (this.deps.counters) this.deps.counters.messagesIn++;
     const exclude = channel.options.me === 0 ? sender : undefined;
-    const ttl = messageTtl(channel.options, retain);
+    let ttl = messageTtl(channel.options, retain);
+    // An MQTT 5 Message Expiry Interval also bounds how long a stored (retained) copy is kept.
+    const expiry = properties?.messageExpiryInterval;
+    if (expiry !== undefined && ttl > expiry) ttl = Math.max(1, expiry);
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
         this.deps.trie.matchChannel(key.contract, channel.query),
-        new Delivery(channel.channel, payload, qos),
+        new Delivery(channel.channel, payload, qos, false, undefined, properties),
         exclude,
         { contract: key.contract, levels: channel.query },
       );
@@ -135,7 +139,7 @@ export class PubSub {
     );
     this.deliverMatch(
       this.deps.trie.match(ssid),
-      new Delivery(channel.channel, payload, qos, false, message.id),
+      new Delivery(channel.channel, payload, qos, false, message.id, properties),
       exclude,
       { contract: key.contract, levels: channel.query },
     );
