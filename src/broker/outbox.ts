@@ -4,6 +4,7 @@
  * PUBREL / PUBCOMP exchange. Made on a session's first QoS > 0 delivery: most Emitter sessions never need it.
  */
 
+import type { SubscriptionOptions } from '../channel/index.js';
 import type { Delivery, MqttConnection } from '../mqtt/index.js';
 import { OutgoingState } from '../storage/index.js';
 import type { SessionJournal } from './journal.js';
@@ -36,6 +37,9 @@ export interface OutboxOwner {
 export interface OutboxEntry {
   readonly delivery: Delivery;
   readonly qos: 1 | 2;
+  /** MQTT 5: the RETAIN flag and Subscription Identifier of the subscription it is for, when it has them. */
+  readonly retain?: boolean;
+  readonly identifier?: number;
   packetId: number;
   state: OutgoingState;
   seq: number;
@@ -63,8 +67,19 @@ export class Outbox {
   }
 
   /** Adds a delivery: sent at once when the client is here and the window has room, queued otherwise. */
-  push(owner: OutboxOwner, delivery: Delivery, qos: 1 | 2): void {
-    const entry: OutboxEntry = { delivery, qos, packetId: 0, state: OutgoingState.Queued, seq: 0 };
+  push(owner: OutboxOwner, delivery: Delivery, qos: 1 | 2, options?: SubscriptionOptions): void {
+    const entry: OutboxEntry =
+      options === undefined || owner.v5 === undefined
+        ? { delivery, qos, packetId: 0, state: OutgoingState.Queued, seq: 0 }
+        : {
+            delivery,
+            qos,
+            packetId: 0,
+            state: OutgoingState.Queued,
+            seq: 0,
+            retain: options.retainAsPublished === true ? delivery.publishedRetain : delivery.retain,
+            identifier: options.identifier,
+          };
     owner.journal?.enqueue(entry);
     if (owner.online && this.waiting === 0 && this.inflight.size < this.window(owner)) {
       this.send(owner, entry);
@@ -115,7 +130,14 @@ export class Outbox {
       if (entry.state === OutgoingState.Released) connection.pubrel({ messageId: entry.packetId });
       else
         connection.writeEncoded(
-          entry.delivery.withPacketId(entry.qos, entry.packetId, true, connection.protocolVersion),
+          entry.delivery.withPacketId(
+            entry.qos,
+            entry.packetId,
+            true,
+            connection.protocolVersion,
+            entry.retain,
+            entry.identifier,
+          ),
         );
     }
     this.pump(owner);
@@ -143,7 +165,14 @@ export class Outbox {
     entry.packetId = packetId;
     entry.state = OutgoingState.Sent;
     const connection = owner.connection;
-    const packet = entry.delivery.withPacketId(entry.qos, packetId, false, connection.protocolVersion);
+    const packet = entry.delivery.withPacketId(
+      entry.qos,
+      packetId,
+      false,
+      connection.protocolVersion,
+      entry.retain,
+      entry.identifier,
+    );
     owner.journal?.sent(entry, packetId);
     const expired = entry.delivery.expired;
     if (expired || !connection.fits(packet)) {

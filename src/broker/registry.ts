@@ -158,7 +158,7 @@ export class SessionRegistry {
   private async restoreOne(record: SessionRecord): Promise<void> {
     const session = ClientSession.restored(this.core, record.clientId);
     this.byClientId.set(record.clientId, session);
-    for (const { topic, qos } of record.subscriptions) {
+    for (const { topic, qos, options } of record.subscriptions) {
       // Authorised again: a key banned or expired meanwhile no longer subscribes.
       await this.core.pubsub.subscribe(
         session,
@@ -166,6 +166,11 @@ export class SessionRegistry {
         false,
         qos,
         topic,
+        options && {
+          noLocal: options.noLocal,
+          retainAsPublished: options.retainAsPublished,
+          identifier: options.identifier,
+        },
       );
     }
     if (record.outgoing.length > 0) {

@@ -10,6 +10,7 @@ import {
   type MqttConnectionHandler,
   type MqttProtocolError,
 } from '../mqtt/index.js';
+import type { SubscriptionOptions } from '../channel/index.js';
 import type { DeliveryHold, Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
@@ -68,7 +69,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   lastPublishedTopic = '';
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
-  private held: Array<{ delivery: Delivery; qos: QoS }> | undefined;
+  private held: Array<{ delivery: Delivery; qos: QoS; options?: SubscriptionOptions }> | undefined;
   private replayedIds: Set<string> | undefined;
   /** @internal PUBACKs leave in the order their PUBLISHes came, even when some wait for storage. */
   ackTail: Promise<void> | undefined;
@@ -146,26 +147,42 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
    * Delivers a message at `qos` (held back while a replay is running). QoS 0 is written at once (and not
    * kept for an absent client); QoS 1 and 2 go through the session's in-flight window and queue.
    */
-  deliver(delivery: Delivery, qos: QoS): void {
+  deliver(delivery: Delivery, qos: QoS, _route?: unknown, options?: SubscriptionOptions): void {
     if (this.ended) return;
+    // MQTT 5 No Local: not back to the session that published it [MQTT-3.8.3-3].
+    if (options?.noLocal === true && delivery.senderId === this.id) return;
     // Only channel messages can overtake a replay; the broker's replies and notifications (`emitter/...`,
     // such as the presence event of this very subscribe) go at once, before the replayed messages, as
     // in Emitter.
-    if (this.holds > 0 && !delivery.topic.startsWith('emitter/')) (this.held ??= []).push({ delivery, qos });
-    else this.send(delivery, qos);
+    if (this.holds > 0 && !delivery.topic.startsWith('emitter/'))
+      (this.held ??= []).push({ delivery, qos, options });
+    else this.send(delivery, qos, options);
   }
 
-  private send(delivery: Delivery, qos: QoS): void {
+  private send(delivery: Delivery, qos: QoS, options?: SubscriptionOptions): void {
     if (qos !== 0) {
-      (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos);
+      (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos, options);
       return;
     }
+    if (options !== undefined && this.v5 !== undefined) return this.sendWithOptions(delivery, options);
     if (!this.online || (delivery.expiresAt !== 0 && delivery.expired)) return;
     const connection = this.connection;
     if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
     const packet = delivery.packet(0, connection.protocolVersion);
     // Above the client's Maximum Packet Size it is dropped, as if sent [MQTT-3.1.2-25].
     if (connection.peerMaxPacketSize === 0 || connection.fits(packet)) connection.writeEncoded(packet);
+    else this.tooLargeDropped();
+  }
+
+  // MQTT 5 QoS 0 with subscription options: Retain As Published and the Subscription Identifier make a
+  // form of this subscription's own (the shared form when neither applies).
+  private sendWithOptions(delivery: Delivery, options: SubscriptionOptions): void {
+    if (!this.online || delivery.expired) return;
+    const connection = this.connection;
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    const retain = options.retainAsPublished === true ? delivery.publishedRetain : delivery.retain;
+    const packet = delivery.packetFor(0, 5, retain, options.identifier);
+    if (connection.fits(packet)) connection.writeEncoded(packet);
     else this.tooLargeDropped();
   }
 
@@ -211,10 +228,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
         const replayed = this.replayedIds;
         this.held = undefined;
         this.replayedIds = undefined;
-        for (const { delivery, qos } of held) {
+        for (const { delivery, qos, options } of held) {
           const id = delivery.storedId;
           if (id === undefined || replayed === undefined || !replayed.has(id.toString('hex')))
-            this.deliver(delivery, qos);
+            this.deliver(delivery, qos, undefined, options);
         }
       },
     };

@@ -38,6 +38,10 @@ export class Delivery implements Message {
   private forms: (Buffer | undefined)[] | undefined;
   /** Unix ms after which the message is not delivered (MQTT 5 Message Expiry Interval); 0: never. */
   readonly expiresAt: number;
+  /** The publishing session's id, for MQTT 5 No Local; unset for messages of the broker. */
+  senderId: string | undefined = undefined;
+  /** The RETAIN flag it was published with, for MQTT 5 Retain As Published. */
+  publishedRetain = false;
 
   constructor(
     readonly topic: string,
@@ -83,12 +87,21 @@ export class Delivery implements Message {
     if (protocolVersion === V5 && this.expiresAt !== 0) {
       // A message sent later than published carries what is left of its expiry [MQTT-3.3.2-6]: a form of
       // its own, not shared.
-      const left = Math.max(1, Math.ceil((this.expiresAt - Date.now()) / 1000));
-      if (left < (this.properties?.messageExpiryInterval ?? 0)) return this.encode(qos, V5, retain, left);
+      const left = this.expiryLeft();
+      if (left !== undefined) return this.encode(qos, V5, retain, left);
     }
     const slot = (protocolVersion === V5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
     const forms = (this.forms ??= new Array<Buffer | undefined>(FORMS));
     return (forms[slot] ??= this.encode(qos, protocolVersion, retain));
+  }
+
+  /**
+   * The form for one MQTT 5 subscription with a Subscription Identifier: encoded for it alone (the
+   * identifier differs per subscription). Without an identifier, the shared form.
+   */
+  packetFor(qos: QoS, protocolVersion: number, retain: boolean, identifier: number | undefined): Buffer {
+    if (identifier === undefined || protocolVersion !== V5) return this.packet(qos, protocolVersion, retain);
+    return this.encode(qos, V5, retain, this.expiryLeft(), identifier);
   }
 
   /** A copy of the QoS > 0 form with `packetId` (and the DUP flag on a re-send) patched in. */
@@ -98,11 +111,25 @@ export class Delivery implements Message {
     dup: boolean,
     protocolVersion = 4,
     retain = this.retain,
+    identifier?: number,
   ): Buffer {
-    return patchPacketId(this.packet(qos, protocolVersion, retain), packetId, dup);
+    return patchPacketId(this.packetFor(qos, protocolVersion, retain, identifier), packetId, dup);
   }
 
-  private encode(qos: QoS, protocolVersion: number, retain: boolean, expiryLeft?: number): Buffer {
+  // Seconds left of the Message Expiry Interval, when less than it was.
+  private expiryLeft(): number | undefined {
+    if (this.expiresAt === 0) return undefined;
+    const left = Math.max(1, Math.ceil((this.expiresAt - Date.now()) / 1000));
+    return left < (this.properties?.messageExpiryInterval ?? 0) ? left : undefined;
+  }
+
+  private encode(
+    qos: QoS,
+    protocolVersion: number,
+    retain: boolean,
+    expiryLeft?: number,
+    identifier?: number,
+  ): Buffer {
     if (protocolVersion !== V5) {
       return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
     }
@@ -117,9 +144,13 @@ export class Delivery implements Message {
         // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
         messageId: qos > 0 ? 1 : undefined,
         properties:
-          expiryLeft === undefined
+          expiryLeft === undefined && identifier === undefined
             ? this.properties
-            : { ...this.properties, messageExpiryInterval: expiryLeft },
+            : {
+                ...this.properties,
+                ...(expiryLeft === undefined ? {} : { messageExpiryInterval: expiryLeft }),
+                ...(identifier === undefined ? {} : { subscriptionIdentifier: identifier }),
+              },
       },
       { protocolVersion: V5 },
     );

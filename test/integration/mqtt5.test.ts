@@ -459,6 +459,134 @@ describe('MQTT 5 PUBLISH properties', () => {
   });
 });
 
+describe('MQTT 5 SUBSCRIBE options', () => {
+  let server: TestBroker;
+  let helper: TestClient;
+  let key: string;
+  before(async () => {
+    server = await startTestBroker();
+    helper = await connectClient(server.port);
+    key = await keygen(helper, server.secret, 'opts/#/', 'rwslp');
+  });
+  after(async () => {
+    await helper.end();
+    await server.close();
+  });
+
+  test('No Local: a client does not get its own messages back; others do', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('nl') });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/opts/nl/`, qos: 0, nl: true }],
+    });
+    await client.expect('suback');
+    client.send({
+      cmd: 'publish',
+      topic: `${key}/opts/nl/`,
+      payload: Buffer.from('mine'),
+      qos: 1,
+      messageId: 2,
+      retain: false,
+      dup: false,
+    });
+    await client.expect('puback');
+    await helper.mqtt.publishAsync(`${key}/opts/nl/`, 'theirs', { qos: 1 });
+    const delivered = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(delivered.payload.toString(), 'theirs');
+    client.close();
+  });
+
+  test('Retain As Published keeps the RETAIN flag on live deliveries; without it the flag is 0', async () => {
+    const rap = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('rap') });
+    const plain = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('norap') });
+    rap.client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/opts/rap/`, qos: 1, rap: true, rh: 2 }],
+    });
+    plain.client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/opts/rap/`, qos: 1, rh: 2 }],
+    });
+    await rap.client.expect('suback');
+    await plain.client.expect('suback');
+    await helper.mqtt.publishAsync(`${key}/opts/rap/`, 'kept', { qos: 1, retain: true });
+    assert.equal(((await rap.client.expect('publish')) as IPublishPacket).retain, true);
+    assert.equal(((await plain.client.expect('publish')) as IPublishPacket).retain, false);
+    rap.client.close();
+    plain.client.close();
+  });
+
+  test('Retain Handling: 0 sends the retained message, 1 only for a new subscription, 2 never', async () => {
+    await helper.mqtt.publishAsync(`${key}/opts/rh/`, 'retained', { qos: 1, retain: true });
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('rh') });
+    const subscribe = (rh: 0 | 1 | 2, messageId: number): void =>
+      client.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic: `${key}/opts/rh/`, qos: 0, rh }] });
+    // Stored messages a subscribe replays are written before its SUBACK.
+    subscribe(2, 1);
+    await client.expect('suback');
+    assert.equal(client.packets.filter((p) => p.cmd === 'publish').length, 0, 'rh 2: nothing');
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [`${key}/opts/rh/`] });
+    await client.expect('unsuback');
+    subscribe(1, 3);
+    await client.expect('suback');
+    assert.equal(((await client.expect('publish')) as IPublishPacket).payload.toString(), 'retained');
+    subscribe(1, 4);
+    await client.expect('suback');
+    assert.equal(client.packets.filter((p) => p.cmd === 'publish').length, 0, 'rh 1, existing: nothing');
+    subscribe(0, 5);
+    await client.expect('suback');
+    assert.equal(((await client.expect('publish')) as IPublishPacket).payload.toString(), 'retained');
+    client.close();
+  });
+
+  test('Subscription Identifiers come with the deliveries of their subscription, QoS 0 and 1', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('sid') });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${key}/opts/sid/a/`, qos: 0, rh: 2 }],
+      properties: { subscriptionIdentifier: 42 },
+    });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 2,
+      subscriptions: [{ topic: `${key}/opts/sid/b/`, qos: 1, rh: 2 }],
+      properties: { subscriptionIdentifier: 43 },
+    });
+    await client.expect('suback');
+    await client.expect('suback');
+    await helper.mqtt.publishAsync(`${key}/opts/sid/a/`, 'a', { qos: 1 });
+    const a = (await client.expect('publish')) as IPublishPacket;
+    await helper.mqtt.publishAsync(`${key}/opts/sid/b/`, 'b', { qos: 1 });
+    const b = (await client.expect('publish')) as IPublishPacket;
+    assert.equal(a.properties?.subscriptionIdentifier, 42);
+    assert.equal(b.properties?.subscriptionIdentifier, 43);
+    assert.equal(b.qos, 1);
+    client.close();
+  });
+
+  test('$share/<group>/<filter>: each message to one member; an Emitter KEY/$share/ member is in the same group', async () => {
+    // Emitter's shared subscriptions need a key for the `$share/<group>/` channel.
+    const shareKey = await keygen(helper, server.secret, '$share/g1/opts/shared/', 'r');
+    const members = await Promise.all([1, 2].map(() => connectClient(server.port, { protocolVersion: 5 })));
+    await members[0].mqtt.subscribeAsync(`$share/g1/${shareKey}/opts/shared/`);
+    await members[1].mqtt.subscribeAsync(`${shareKey}/$share/g1/opts/shared/`);
+    for (let i = 0; i < 20; i++) await helper.mqtt.publishAsync(`${key}/opts/shared/`, `m${i}`, { qos: 1 });
+    // Everything sent for those publishes arrives before the answer to a later request of each member.
+    for (const member of members) await keygen(member, server.secret, 'opts/barrier/', 'r');
+    const got = members.flatMap((m) => m.received.filter((x) => x.topic === 'opts/shared/'));
+    assert.deepEqual(
+      got.map((m) => m.payload.toString()).sort(),
+      Array.from({ length: 20 }, (_, i) => `m${i}`).sort(),
+      'each message once',
+    );
+    for (const member of members) await member.end();
+  });
+});
+
 describe('MQTT 5 server settings', () => {
   test("Server Keep Alive overrides the client's; shutting down sends DISCONNECT 0x8B", async () => {
     const server = await startTestBroker({ mqtt5: { serverKeepAlive: 20 } });

@@ -83,8 +83,8 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
   if (settings.topicAliasMaximum > 0) ack.topicAliasMaximum = settings.topicAliasMaximum;
   ack.retainAvailable = true;
   ack.wildcardSubscriptionAvailable = true;
-  ack.subscriptionIdentifiersAvailable = false;
-  ack.sharedSubscriptionAvailable = false;
+  ack.subscriptionIdentifiersAvailable = true;
+  ack.sharedSubscriptionAvailable = true;
   if (settings.serverKeepAlive > 0 && settings.serverKeepAlive !== packet.keepalive) {
     ack.serverKeepAlive = settings.serverKeepAlive;
     connection.keepAlive(settings.serverKeepAlive);

@@ -4,6 +4,7 @@ import type { EmitterError } from '../../errors.js';
 import { ReasonCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import type { ClientSession } from '../session.js';
+import { sharedToEmitter } from './subscribe.js';
 
 /**
  * UNSUBSCRIBE: removes each topic filter (a persistent session's store too), then UNSUBACK (MQTT 5: a
@@ -12,7 +13,8 @@ import type { ClientSession } from '../session.js';
 export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePacket): void {
   const errors: EmitterError[] = [];
   const codes: number[] = [];
-  for (const topic of packet.unsubscriptions) {
+  for (const filter of packet.unsubscriptions) {
+    const topic = (session.v5 && sharedToEmitter(filter)) || filter;
     const before = session.subscriptions.size;
     const error = session.core.pubsub.unsubscribe(session, parseChannel(normalizeSubscribeTopic(topic)));
     if (error) {

@@ -13,6 +13,7 @@ import {
   type QoS,
   type Ssid,
   type SubscriptionTrie,
+  type SubscriptionOptions,
 } from '../../channel/index.js';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
@@ -114,7 +115,7 @@ export class PubSub {
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
         this.deps.trie.matchChannel(key.contract, channel.query),
-        new Delivery(channel.channel, payload, qos, false, undefined, properties),
+        withOrigin(new Delivery(channel.channel, payload, qos, false, undefined, properties), sender, retain),
         exclude,
         { contract: key.contract, levels: channel.query },
       );
@@ -139,7 +140,7 @@ export class PubSub {
     );
     this.deliverMatch(
       this.deps.trie.match(ssid),
-      new Delivery(channel.channel, payload, qos, false, message.id, properties),
+      withOrigin(new Delivery(channel.channel, payload, qos, false, message.id, properties), sender, retain),
       exclude,
       { contract: key.contract, levels: channel.query },
     );
@@ -198,9 +199,9 @@ export class PubSub {
       // extra call per recipient (direct subscriptions are already one per subscriber).
       const excludeId = exclude?.id;
       for (let i = 0; i < direct.length; i++) {
-        const { subscriber, qos } = direct[i];
+        const { subscriber, qos, options } = direct[i];
         if (subscriber.id === excludeId) continue;
-        subscriber.deliver(delivery, qos < cap ? qos : cap, route);
+        subscriber.deliver(delivery, qos < cap ? qos : cap, route, options);
         if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
       }
       if (this.deps.counters) this.deps.counters.messagesOut += sent;
@@ -227,9 +228,10 @@ export class PubSub {
   async subscribe(
     session: Session,
     channel: ParsedChannel,
-    replay = true,
+    replay: boolean | 'if-new' = true,
     qos: QoS = 0,
     topic = '',
+    options?: SubscriptionOptions,
   ): Promise<EmitterError | SessionSubscription> {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
@@ -237,19 +239,19 @@ export class PubSub {
     });
     if (key instanceof EmitterError) return key;
     const max = this.deps.maxSubscriptions ?? Infinity;
-    if (
-      session.subscriptions.size >= max &&
-      !session.subscriptions.has(ssidKey(ssidOf(key.contract, channel.query)))
-    ) {
+    const known = session.subscriptions.has(ssidKey(ssidOf(key.contract, channel.query)));
+    if (session.subscriptions.size >= max && !known) {
       return Errors.TooManySubscriptions;
     }
+    // MQTT 5 Retain Handling 1: stored (retained) messages only for a subscription that is new.
+    if (replay === 'if-new') replay = !known;
     if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
-      return this.add(session, key, channel, qos, topic);
+      return this.add(session, key, channel, qos, topic, options);
     }
     // Subscribe first, hold live messages while the stored ones are read, send the stored ones, then
     // the held ones the replay did not contain: no gap, no duplicate, no overtaking at the seam.
     const hold = session.holdDeliveries();
-    const subscription = this.add(session, key, channel, qos, topic);
+    const subscription = this.add(session, key, channel, qos, topic, options);
     try {
       if (this.deps.counters) this.deps.counters.storageQueries++;
       const messages = await this.deps.storage.query(subscription.ssid, {
@@ -308,16 +310,17 @@ export class PubSub {
     channel: ParsedChannel,
     qos: QoS,
     topic: string,
+    options?: SubscriptionOptions,
   ): SessionSubscription {
     const ssid = ssidOf(key.contract, channel.query);
     const id = ssidKey(ssid);
     const existing = session.subscriptions.get(id);
-    if (existing && existing.qos === qos) return existing;
+    if (existing && existing.qos === qos && options === undefined) return existing;
     const subscription: SessionSubscription = existing
       ? { ...existing, qos, topic: topic || existing.topic }
       : { ssid, channel: channel.channel, qos, topic };
     session.subscriptions.set(id, subscription);
-    this.deps.trie.subscribe(ssid, session, qos);
+    this.deps.trie.subscribe(ssid, session, qos, options);
     if (!existing) for (const listener of this.listeners) listener.subscribed(session, subscription);
     return subscription;
   }
@@ -345,4 +348,12 @@ export class PubSub {
     this.deps.trie.unsubscribe(subscription.ssid, session);
     for (const listener of this.listeners) listener.unsubscribed(session, subscription);
   }
+}
+
+// Who published a message and with which RETAIN flag: MQTT 5 subscriptions with No Local or Retain As
+// Published look at them.
+function withOrigin(delivery: Delivery, sender: Session | undefined, retain: boolean): Delivery {
+  if (sender !== undefined) delivery.senderId = sender.id;
+  if (retain) delivery.publishedRetain = true;
+  return delivery;
 }
