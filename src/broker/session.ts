@@ -5,6 +5,7 @@ import type { EmitterError } from '../errors.js';
 import {
   Delivery,
   MqttConnection,
+  type PublishProperties,
   MqttErrorCode,
   ReasonCode,
   type MqttConnectionHandler,
@@ -26,6 +27,10 @@ export interface Will {
   readonly payload: Buffer;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5 will properties, passed on as the will's PUBLISH properties. */
+  readonly properties?: PublishProperties;
+  /** MQTT 5 Will Delay Interval, in milliseconds (0: at once). */
+  readonly delayMs?: number;
 }
 
 /** What an MQTT 5 client's session adds (absent for 3.1/3.1.1 clients: memory per idle connection). */
@@ -38,6 +43,8 @@ export interface Mqtt5State {
   incomingQos1: number;
   /** Topic aliases the client set up towards us. */
   aliases: Map<number, string> | undefined;
+  /** A will waiting for its Will Delay Interval, and its timer. */
+  pendingWill?: { readonly will: Will; readonly timer: NodeJS.Timeout };
 }
 
 /**
@@ -265,6 +272,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.online = true;
     this.username = from.username;
     this.will = from.will;
+    // Back within the Will Delay Interval: the will is not published [MQTT-3.1.3-9].
+    if (this.v5?.pendingWill) clearTimeout(this.v5.pendingWill.timer);
     this.v5 = from.v5;
     this.journal?.open();
   }
@@ -304,6 +313,14 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    // A will still waiting for its delay goes now: the session ended first [MQTT-3.1.3-9].
+    const v5 = this.v5;
+    const pending = v5?.pendingWill;
+    if (v5 !== undefined && pending !== undefined) {
+      clearTimeout(pending.timer);
+      v5.pendingWill = undefined;
+      this.publishWill(pending.will);
+    }
     this.core.pubsub.unsubscribeAll(this);
     this.outbox = undefined;
     this.held = undefined;
@@ -316,9 +333,27 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.core.sessionClosed(this);
     const will = this.will;
     this.will = undefined;
-    // The will is a publish by this client: same key checks (retained when the key has `s`); silently
-    // dropped when they fail, as there is no one left to tell.
-    if (publishWill && will) void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
+    if (!publishWill || !will) return;
+    const v5 = this.v5;
+    if (v5 !== undefined && (will.delayMs ?? 0) > 0 && !this.ended) {
+      // MQTT 5: the will waits for its delay (or the session's end, whichever is first), and is cancelled
+      // if the client comes back meanwhile.
+      const timer = setTimeout(() => {
+        if (v5.pendingWill?.timer !== timer) return;
+        v5.pendingWill = undefined;
+        this.publishWill(will);
+      }, will.delayMs);
+      timer.unref();
+      v5.pendingWill = { will, timer };
+      return;
+    }
+    this.publishWill(will);
+  }
+
+  // The will is a publish by this client: same key checks (retained when the key has `s`); silently
+  // dropped when they fail, as there is no one left to tell.
+  private publishWill(will: Will): void {
+    void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
   }
 }
 

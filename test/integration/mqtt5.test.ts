@@ -587,6 +587,69 @@ describe('MQTT 5 SUBSCRIBE options', () => {
   });
 });
 
+describe('MQTT 5 will', () => {
+  let server: TestBroker;
+  let subscriber: TestClient;
+  let key: string;
+  before(async () => {
+    server = await startTestBroker({ sessions: { expiryMs: 60_000 } });
+    subscriber = await connectClient(server.port, { protocolVersion: 5 });
+    key = await keygen(subscriber, server.secret, 'will/#/', 'rwslp');
+    await subscriber.mqtt.subscribeAsync(`${key}/will/`);
+  });
+  after(async () => {
+    await subscriber.end();
+    await server.close();
+  });
+
+  const willOf = (payload: string, delay: number) => ({
+    topic: `${key}/will/`,
+    payload: Buffer.from(payload),
+    qos: 0 as const,
+    retain: false,
+    properties: { willDelayInterval: delay, contentType: 'text/plain', userProperties: { why: 'gone' } },
+  });
+
+  test('a will waits for its delay and is cancelled when the session resumes within it', async () => {
+    const clientId = uniqueId('delay');
+    const first = await RawMqtt5Client.connect(server.port, {
+      clientId,
+      properties: { sessionExpiryInterval: 60 },
+      will: willOf('cancelled', 1),
+    });
+    first.client.close();
+    await first.client.closedByBroker();
+    const second = await RawMqtt5Client.connect(server.port, {
+      clientId,
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+      will: willOf('delayed', 1),
+    });
+    assert.equal(second.connack.sessionPresent, true);
+    // Time passing is the point: past the first will's delay, which must not fire.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    second.client.close();
+    const will = await subscriber.next((m) => m.topic === 'will/', 5000);
+    assert.equal(will.payload.toString(), 'delayed', 'the cancelled will never came');
+  });
+
+  test('a session that ends before the delay publishes its will then, with its properties', async () => {
+    const properties = new Promise<IPublishPacket>((resolve) =>
+      subscriber.mqtt.once('message', (_topic, _payload, packet) => resolve(packet as IPublishPacket)),
+    );
+    const { client } = await RawMqtt5Client.connect(server.port, {
+      clientId: uniqueId('ends'),
+      will: willOf('at session end', 600),
+    });
+    client.close();
+    const packet = await properties;
+    assert.equal(packet.payload.toString(), 'at session end');
+    assert.equal(packet.properties?.contentType, 'text/plain');
+    assert.deepEqual({ ...packet.properties?.userProperties }, { why: 'gone' });
+    assert.equal((packet.properties as Record<string, unknown>).willDelayInterval, undefined);
+  });
+});
+
 describe('MQTT 5 server settings', () => {
   test("Server Keep Alive overrides the client's; shutting down sends DISCONNECT 0x8B", async () => {
     const server = await startTestBroker({ mqtt5: { serverKeepAlive: 20 } });

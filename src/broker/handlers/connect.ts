@@ -99,10 +99,17 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
 function willOf(packet: IConnectPacket): ClientSession['will'] {
   if (!packet.will) return undefined;
   const { topic, payload, qos, retain } = packet.will;
-  return {
+  const will = {
     topic,
     payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
     qos: (qos ?? 0) as QoS,
     retain: retain ?? false,
+  };
+  if (packet.protocolVersion !== 5 || !packet.will.properties) return will;
+  const { willDelayInterval, ...properties } = packet.will.properties;
+  return {
+    ...will,
+    properties,
+    ...(willDelayInterval ? { delayMs: willDelayInterval * 1000 } : {}),
   };
 }

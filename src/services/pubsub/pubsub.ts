@@ -58,6 +58,8 @@ export interface LastWill {
   readonly retain: boolean;
   /** The will's QoS: deliveries go at min(this, each subscription's granted QoS). */
   readonly qos?: QoS;
+  /** MQTT 5 will properties, published as the PUBLISH properties. */
+  readonly properties?: PublishProperties;
 }
 
 /** A storage operation pubsub performs for a client. */
@@ -161,7 +163,9 @@ export class PubSub {
     const channel = parseChannel(will.topic);
     if (channel.kind !== ChannelKind.Static || channel.key === 'emitter')
       return Promise.resolve(Errors.BadRequest);
-    return Promise.resolve(this.publish(undefined, channel, will.payload, will.retain, will.qos ?? 0));
+    return Promise.resolve(
+      this.publish(undefined, channel, will.payload, will.retain, will.qos ?? 0, will.properties),
+    );
   }
 
   // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
