@@ -92,6 +92,8 @@ export interface AckFields {
   readonly messageId: number;
   readonly reasonCode?: number;
   readonly reasonString?: string;
+  /** MQTT 5 properties (user properties, a reason string) for server API users. */
+  readonly properties?: { reasonString?: string; userProperties?: Record<string, string | string[]> };
 }
 
 // The DISCONNECT reason an MQTT 5 client gets for each violation that closes its connection.
@@ -366,17 +368,19 @@ export class MqttConnection {
   // plain success is the same four bytes in every version (reason code 0 may be left out [MQTT-3.4.2.1]).
   private writeAck(type: AckType, ack: AckFields): void {
     const { messageId, reasonCode = 0 } = ack;
-    const reasonString = this.reasonStrings ? ack.reasonString : undefined;
-    if (this.protocolVersion !== 5 || (reasonCode === 0 && reasonString === undefined)) {
+    const properties =
+      ack.properties === undefined && ack.reasonString === undefined
+        ? undefined
+        : {
+            ...ack.properties,
+            ...(ack.reasonString === undefined ? {} : { reasonString: ack.reasonString }),
+          };
+    if (properties !== undefined && !this.reasonStrings) delete properties.reasonString;
+    if (this.protocolVersion !== 5 || (reasonCode === 0 && properties === undefined)) {
       this.writeEncoded(encodeAck(type, messageId));
       return;
     }
-    this.send({
-      cmd: type,
-      messageId,
-      reasonCode,
-      ...(reasonString ? { properties: { reasonString } } : {}),
-    } as Packet);
+    this.send({ cmd: type, messageId, reasonCode, ...(properties ? { properties } : {}) } as Packet);
   }
 
   private send(packet: Packet): void {
