@@ -13,6 +13,8 @@ import type {
   IConnackPacket,
   IDisconnectPacket,
   IPubackPacket,
+  IPubcompPacket,
+  IPubrecPacket,
   IPublishPacket,
   ISubackPacket,
   IUnsubackPacket,
@@ -124,6 +126,32 @@ describe('MQTT 5', () => {
       (error: Error & { code?: number }) => error.code === 0x87,
     );
     js.end(true);
+    client.close();
+  });
+
+  test('a refused QoS 2 PUBLISH gets PUBREC 0x87 and the exchange ends there (PUBREL -> PUBCOMP 0x92)', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, { clientId: uniqueId('qos2') });
+    const publish = (topic: string, messageId: number): void =>
+      client.send({
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from('q2'),
+        qos: 2,
+        messageId,
+        retain: false,
+        dup: false,
+      });
+    publish(`${readOnly}/v5/q2/`, 11);
+    const refused = (await client.expect('pubrec')) as IPubrecPacket;
+    assert.equal(refused.messageId, 11);
+    assert.equal(refused.reasonCode, 0x87);
+    client.send({ cmd: 'pubrel', messageId: 11 });
+    assert.equal(((await client.expect('pubcomp')) as IPubcompPacket).reasonCode, 0x92);
+    publish(`${key}/v5/q2/`, 12);
+    const accepted = (await client.expect('pubrec')) as IPubrecPacket;
+    assert.equal(accepted.reasonCode ?? 0, 0);
+    client.send({ cmd: 'pubrel', messageId: 12 });
+    assert.equal(((await client.expect('pubcomp')) as IPubcompPacket).reasonCode ?? 0, 0);
     client.close();
   });
 

@@ -23,7 +23,8 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
     const duplicate = session.pendingQos2.has(packet.messageId);
     session.pendingQos2.add(packet.messageId);
     if (!duplicate) session.journal?.incomingStore(packet.messageId);
-    session.connection.pubrec({ messageId: packet.messageId });
+    // MQTT 5 answers a new QoS 2 PUBLISH once it is handled, with its outcome as reason code (below).
+    if (v5 === undefined || duplicate) session.connection.pubrec({ messageId: packet.messageId });
     if (duplicate) return;
   }
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -53,8 +54,8 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
     );
     outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
   }
-  const messageId = packet.qos === 1 ? packet.messageId : undefined;
-  if (messageId !== undefined && v5 !== undefined) v5.incomingQos1++;
+  const messageId = packet.qos === 1 || (packet.qos === 2 && v5 !== undefined) ? packet.messageId : undefined;
+  if (packet.qos === 1 && messageId !== undefined && v5 !== undefined) v5.incomingQos1++;
   if (messageId === undefined && !(outcome instanceof Promise)) {
     if (outcome) session.sendError(outcome, req);
     return;
@@ -66,13 +67,18 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
     if (messageId !== undefined) {
       if (v5 === undefined) session.connection.puback({ messageId });
       else {
-        v5.incomingQos1--;
-        // MQTT 5: the refusal is also the PUBACK's reason code, with Emitter's text as reason string.
-        session.connection.puback(
-          error
-            ? { messageId, reasonCode: reasonCodeOf(error, 'publish'), reasonString: error.message }
-            : { messageId },
-        );
+        // MQTT 5: the refusal is also the PUBACK's (PUBREC's) reason code, with Emitter's text as reason
+        // string; a refused QoS 2 exchange ends there [MQTT-4.3.3-4].
+        const ack = error
+          ? { messageId, reasonCode: reasonCodeOf(error, 'publish'), reasonString: error.message }
+          : { messageId };
+        if (packet.qos === 1) {
+          v5.incomingQos1--;
+          session.connection.puback(ack);
+        } else {
+          if (error && session.pendingQos2?.delete(messageId)) session.journal?.incomingRelease(messageId);
+          session.connection.pubrec(ack);
+        }
       }
     }
     if (error) session.sendError(error, req);
