@@ -31,6 +31,10 @@ export interface OutboxOwner {
   queueDropped(): void;
   /** A message was not sent: above the client's Maximum Packet Size (MQTT 5). */
   tooLargeDropped(): void;
+  /** MQTT 5 server-to-client topic alias for a topic about to be sent (see `ClientSession.aliasOf`). */
+  aliasOf(topic: string): number;
+  /** A PUBLISH that set a topic alias was written. */
+  aliasSent(topic: string, alias: number): void;
 }
 
 /** One message for the client; `seq` is its place in the session store (0 until stored, -1 if dropped there). */
@@ -128,7 +132,8 @@ export class Outbox {
     const connection = owner.connection;
     for (const entry of this.inflight.values()) {
       if (entry.state === OutgoingState.Released) connection.pubrel({ messageId: entry.packetId });
-      else
+      else {
+        const alias = owner.aliasOf(entry.delivery.topic);
         connection.writeEncoded(
           entry.delivery.withPacketId(
             entry.qos,
@@ -137,8 +142,11 @@ export class Outbox {
             connection.protocolVersion,
             entry.retain,
             entry.identifier,
+            alias,
           ),
         );
+        owner.aliasSent(entry.delivery.topic, alias);
+      }
     }
     this.pump(owner);
   }
@@ -165,6 +173,7 @@ export class Outbox {
     entry.packetId = packetId;
     entry.state = OutgoingState.Sent;
     const connection = owner.connection;
+    const alias = owner.aliasOf(entry.delivery.topic);
     const packet = entry.delivery.withPacketId(
       entry.qos,
       packetId,
@@ -172,6 +181,7 @@ export class Outbox {
       connection.protocolVersion,
       entry.retain,
       entry.identifier,
+      alias,
     );
     owner.journal?.sent(entry, packetId);
     const expired = entry.delivery.expired;
@@ -184,6 +194,7 @@ export class Outbox {
     }
     this.inflight.set(packetId, entry);
     connection.writeEncoded(packet);
+    owner.aliasSent(entry.delivery.topic, alias);
   }
 
   // Packet ids are per session, 1..65535, never one still in flight.

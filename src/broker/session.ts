@@ -43,6 +43,10 @@ export interface Mqtt5State {
   incomingQos1: number;
   /** Topic aliases the client set up towards us. */
   aliases: Map<number, string> | undefined;
+  /** The client's Topic Alias Maximum: how many aliases we may set towards it (0: none). */
+  clientAliasMaximum: number;
+  /** Topics we gave an alias towards the client on this connection, and the alias. */
+  outAliases: Map<string, number> | undefined;
   /** A will waiting for its Will Delay Interval, and its timer. */
   pendingWill?: { readonly will: Will; readonly timer: NodeJS.Timeout };
 }
@@ -171,7 +175,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
       (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos, options);
       return;
     }
-    if (options !== undefined && this.v5 !== undefined) return this.sendWithOptions(delivery, options);
+    if (this.v5 !== undefined && (options !== undefined || this.v5.clientAliasMaximum > 0))
+      return this.sendWithOptions(delivery, options);
     if (!this.online || (delivery.expiresAt !== 0 && delivery.expired)) return;
     const connection = this.connection;
     if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
@@ -183,14 +188,35 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
 
   // MQTT 5 QoS 0 with subscription options: Retain As Published and the Subscription Identifier make a
   // form of this subscription's own (the shared form when neither applies).
-  private sendWithOptions(delivery: Delivery, options: SubscriptionOptions): void {
+  private sendWithOptions(delivery: Delivery, options: SubscriptionOptions | undefined): void {
     if (!this.online || delivery.expired) return;
     const connection = this.connection;
     if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
-    const retain = options.retainAsPublished === true ? delivery.publishedRetain : delivery.retain;
-    const packet = delivery.packetFor(0, 5, retain, options.identifier);
-    if (connection.fits(packet)) connection.writeEncoded(packet);
-    else this.tooLargeDropped();
+    const retain = options?.retainAsPublished === true ? delivery.publishedRetain : delivery.retain;
+    const alias = this.aliasOf(delivery.topic);
+    const packet = delivery.packetFor(0, 5, retain, options?.identifier, alias);
+    if (!connection.fits(packet)) return this.tooLargeDropped();
+    connection.writeEncoded(packet);
+    this.aliasSent(delivery.topic, alias);
+  }
+
+  /**
+   * @internal MQTT 5 server-to-client topic alias for a topic about to be sent: -n to use alias n (the
+   * client knows it), +n to set alias n with this send, 0 for none (the client allows none, or all are
+   * taken). Repeated topics then travel as two bytes: a bandwidth saving the client asked for.
+   */
+  aliasOf(topic: string): number {
+    const v5 = this.v5;
+    if (v5 === undefined || v5.clientAliasMaximum === 0) return 0;
+    const known = v5.outAliases?.get(topic);
+    if (known !== undefined) return -known;
+    const next = (v5.outAliases?.size ?? 0) + 1;
+    return next <= v5.clientAliasMaximum ? next : 0;
+  }
+
+  /** @internal a PUBLISH that set alias `alias` (> 0) for `topic` was written. */
+  aliasSent(topic: string, alias: number): void {
+    if (alias > 0 && this.v5 !== undefined) (this.v5.outAliases ??= new Map()).set(topic, alias);
   }
 
   // A client that stops reading must not grow our memory: drop what it cannot take, or close it.

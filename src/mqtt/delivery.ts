@@ -99,9 +99,16 @@ export class Delivery implements Message {
    * The form for one MQTT 5 subscription with a Subscription Identifier: encoded for it alone (the
    * identifier differs per subscription). Without an identifier, the shared form.
    */
-  packetFor(qos: QoS, protocolVersion: number, retain: boolean, identifier: number | undefined): Buffer {
-    if (identifier === undefined || protocolVersion !== V5) return this.packet(qos, protocolVersion, retain);
-    return this.encode(qos, V5, retain, this.expiryLeft(), identifier);
+  packetFor(
+    qos: QoS,
+    protocolVersion: number,
+    retain: boolean,
+    identifier: number | undefined,
+    alias = 0,
+  ): Buffer {
+    if ((identifier === undefined && alias === 0) || protocolVersion !== V5)
+      return this.packet(qos, protocolVersion, retain);
+    return this.encode(qos, V5, retain, this.expiryLeft(), identifier, alias);
   }
 
   /** A copy of the QoS > 0 form with `packetId` (and the DUP flag on a re-send) patched in. */
@@ -112,8 +119,9 @@ export class Delivery implements Message {
     protocolVersion = 4,
     retain = this.retain,
     identifier?: number,
+    alias = 0,
   ): Buffer {
-    return patchPacketId(this.packetFor(qos, protocolVersion, retain, identifier), packetId, dup);
+    return patchPacketId(this.packetFor(qos, protocolVersion, retain, identifier, alias), packetId, dup);
   }
 
   // Seconds left of the Message Expiry Interval, when less than it was.
@@ -129,6 +137,8 @@ export class Delivery implements Message {
     retain: boolean,
     expiryLeft?: number,
     identifier?: number,
+    // MQTT 5 server-to-client topic alias: > 0 sets it (topic and alias), < 0 uses it (empty topic).
+    alias = 0,
   ): Buffer {
     if (protocolVersion !== V5) {
       return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
@@ -136,7 +146,7 @@ export class Delivery implements Message {
     return mqttPacket.generate(
       {
         cmd: 'publish',
-        topic: this.topic,
+        topic: alias < 0 ? '' : this.topic,
         payload: this.payload,
         qos,
         retain,
@@ -144,12 +154,13 @@ export class Delivery implements Message {
         // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
         messageId: qos > 0 ? 1 : undefined,
         properties:
-          expiryLeft === undefined && identifier === undefined
+          expiryLeft === undefined && identifier === undefined && alias === 0
             ? this.properties
             : {
                 ...this.properties,
                 ...(expiryLeft === undefined ? {} : { messageExpiryInterval: expiryLeft }),
                 ...(identifier === undefined ? {} : { subscriptionIdentifier: identifier }),
+                ...(alias === 0 ? {} : { topicAlias: alias > 0 ? alias : -alias }),
               },
       },
       { protocolVersion: V5 },

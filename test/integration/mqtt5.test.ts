@@ -281,6 +281,46 @@ describe('MQTT 5', () => {
     await subscriber.end();
   });
 
+  test('server-to-client topic aliases when the client allows them: set once, then the alias alone', async () => {
+    const { client } = await RawMqtt5Client.connect(server.port, {
+      clientId: uniqueId('outalias'),
+      properties: { topicAliasMaximum: 2 },
+    });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: `${key}/v5/out/a/`, qos: 0 },
+        { topic: `${key}/v5/out/b/`, qos: 1 },
+        { topic: `${key}/v5/out/c/`, qos: 0 },
+      ],
+    });
+    await client.expect('suback');
+    const sent = ['a', 'a', 'b', 'b', 'c'];
+    for (const channel of sent)
+      await publisher.mqtt.publishAsync(`${key}/v5/out/${channel}/`, channel, { qos: 1 });
+    const seen: Array<[string, number | undefined, string]> = [];
+    for (let i = 0; i < sent.length; i++) {
+      const p = (await client.expect('publish')) as IPublishPacket;
+      if (p.qos === 1) client.send({ cmd: 'puback', messageId: p.messageId });
+      seen.push([p.topic, p.properties?.topicAlias, p.payload.toString()]);
+    }
+    assert.deepEqual(seen, [
+      ['v5/out/a/', 1, 'a'],
+      ['', 1, 'a'],
+      ['v5/out/b/', 2, 'b'],
+      ['', 2, 'b'],
+      ['v5/out/c/', undefined, 'c'],
+    ]);
+    client.close();
+    // MQTT.js resolves them back to topics.
+    const js = await connectClient(server.port, { protocolVersion: 5, properties: { topicAliasMaximum: 4 } });
+    await js.mqtt.subscribeAsync(`${key}/v5/out/a/`);
+    for (let i = 0; i < 3; i++) await publisher.mqtt.publishAsync(`${key}/v5/out/a/`, `js${i}`, { qos: 1 });
+    for (let i = 0; i < 3; i++) assert.equal((await js.next()).topic, 'v5/out/a/');
+    await js.end();
+  });
+
   test("the client's Receive Maximum caps our QoS 1 deliveries in flight", async () => {
     const { client } = await RawMqtt5Client.connect(server.port, {
       clientId: uniqueId('window'),

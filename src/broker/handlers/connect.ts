@@ -77,6 +77,8 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
     expiryMs,
     incomingQos1: 0,
     aliases: undefined,
+    clientAliasMaximum: properties.topicAliasMaximum ?? 0,
+    outAliases: undefined,
   };
   if (settings.receiveMaximum < 65535) ack.receiveMaximum = settings.receiveMaximum;
   ack.maximumPacketSize = packetSizeFor(core.limits.messageSize);
