@@ -18,7 +18,7 @@ import mqttPacket, {
 } from 'mqtt-packet';
 import { MqttErrorCode, MqttProtocolError } from './errors.js';
 import { ReasonCode } from './reason-codes.js';
-import { decodePublish } from './decode-publish.js';
+import { decodePublish, decodePublishV5 } from './decode-publish.js';
 import { encodeAck, type AckType } from './encode.js';
 import { silenceWatch } from './silence-watch.js';
 import { readFixedHeader } from './framing.js';
@@ -431,9 +431,11 @@ export class MqttConnection {
       )
         return;
       const packet =
-        header.type === PUBLISH_TYPE && this.protocolVersion !== 5
-          ? decodePublish(frame, header.headerLength)
-          : parseFrame(frame, this.protocolVersion);
+        header.type !== PUBLISH_TYPE
+          ? parseFrame(frame, this.protocolVersion)
+          : this.protocolVersion !== 5
+            ? decodePublish(frame, header.headerLength)
+            : decodePublishV5(frame, header.headerLength);
       offset = end;
       if (packet instanceof Error) return this.violation(MqttErrorCode.Malformed, packet.message);
       this.dispatch(packet);
