@@ -56,6 +56,8 @@ export const Errors = {
   TooManySubscriptions: new EmitterError(429, 'too many subscriptions on this connection'),
   /** Ours: a topic longer than `limit.maxTopicLength` or deeper than `limit.maxTopicLevels`. */
   TopicTooLong: new EmitterError(400, 'the topic is too long or has too many levels'),
+  /** Ours: an MQTT 5 PUBLISH whose Payload Format Indicator says UTF-8 and whose payload is not. */
+  PayloadFormatInvalid: new EmitterError(400, 'the payload is not valid UTF-8 as its format indicator says'),
   /** Ours: a PUBLISH packet (remaining length) above `limit.messageSize` (Emitter closes the connection instead). */
   MessageTooLarge: new EmitterError(413, 'the message is larger than the maximum message size allowed'),
 } as const;

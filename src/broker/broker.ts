@@ -6,7 +6,7 @@ import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '.
 import { createPresenceRoute } from '../http/presence-route.js';
 import { ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
-import { listenSharedPort, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
+import { listenSharedPort, ReasonCode, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
 import { createKeygenHandler } from '../services/keygen/handler.js';
 import { createKeyBanHandler } from '../services/keyban/handler.js';
@@ -22,6 +22,7 @@ import { ListenError } from './listen-error.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RefusalLog } from './refusal-log.js';
+import { DEFAULT_MQTT5_SETTINGS, type Mqtt5Settings } from './mqtt5.js';
 import { DEFAULT_SESSION_SETTINGS, SessionRegistry, type SessionSettings } from './registry.js';
 import { RequestRouter } from './requests.js';
 import { ClientSession } from './session.js';
@@ -70,6 +71,8 @@ export interface BrokerOptions {
   readonly cluster?: Cluster;
   /** Where sessions are kept between connections (default in memory) and how they behave. */
   readonly sessions?: Partial<SessionSettings> & { readonly store?: SessionStore };
+  /** What MQTT 5 clients are told in CONNACK and held to (Receive Maximum, Topic Alias Maximum, ...). */
+  readonly mqtt5?: Partial<Mqtt5Settings>;
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
@@ -93,6 +96,7 @@ export class Broker implements BrokerCore {
   readonly sessions = new Map<string, ClientSession>();
   readonly registry: SessionRegistry;
   readonly sessionLimits: SessionSettings;
+  readonly mqtt5: Mqtt5Settings;
   readonly counters = new BrokerCounters();
   readonly refusals: RefusalLog;
   readonly metrics: Registry;
@@ -133,6 +137,7 @@ export class Broker implements BrokerCore {
     this.pubsub.addListener(this.presence);
     const { store: _store, ...sessionSettings } = options.sessions ?? {};
     this.sessionLimits = { ...DEFAULT_SESSION_SETTINGS, ...definedOnly(sessionSettings) };
+    this.mqtt5 = { ...DEFAULT_MQTT5_SETTINGS, ...definedOnly(options.mqtt5 ?? {}) };
     this.registry = new SessionRegistry(
       options.sessions?.store ?? new InMemorySessionStore(this.sessionLimits),
       this.sessionLimits,
@@ -313,7 +318,8 @@ export class Broker implements BrokerCore {
     this.closing = true;
     this.monitor?.stop();
     await Promise.all([...this.sessions.values()].map((session) => session.drain()));
-    for (const session of this.sessions.values()) session.connection.end();
+    for (const session of this.sessions.values())
+      session.connection.disconnect(ReasonCode.ServerShuttingDown, 'the server is shutting down');
     await this.registry.close();
     await Promise.all(this.servers.map((server) => server.close()));
     this.servers.length = 0;

@@ -3,8 +3,8 @@ import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { RequestRouter } from './requests.js';
-import type { OutboxLimits } from './outbox.js';
-import type { SessionRegistry } from './registry.js';
+import type { Mqtt5Settings } from './mqtt5.js';
+import type { SessionRegistry, SessionSettings } from './registry.js';
 import type { ClientSession } from './session.js';
 
 /** The parts of the broker a client session calls into. */
@@ -19,6 +19,8 @@ export interface BrokerCore {
     readonly maxTopicLevels: number;
   };
   readonly counters: BrokerCounters;
+  /** What MQTT 5 clients are told in CONNACK and held to. */
+  readonly mqtt5: Mqtt5Settings;
   /** Where refused requests are logged (rate-limited). */
   readonly refusals: RefusalLog;
   /** The cluster this node is part of (a `LocalCluster` when alone). */
@@ -26,7 +28,7 @@ export interface BrokerCore {
   /** Sessions by client id. */
   readonly registry: SessionRegistry;
   /** In-flight window and queue bounds of every session. */
-  readonly sessionLimits: OutboxLimits;
+  readonly sessionLimits: SessionSettings;
   sessionConnected(session: ClientSession): void;
   /** A session's connection closed (the session itself may live on, persistent and offline). */
   sessionClosed(session: ClientSession): void;

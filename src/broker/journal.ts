@@ -55,8 +55,8 @@ export class SessionJournal {
     this.run(() => this.store.delete(this.clientId));
   }
 
-  subscribe(topic: string, qos: QoS): void {
-    const subscription: StoredSubscription = { topic, qos };
+  subscribe(topic: string, qos: QoS, options?: StoredSubscription['options']): void {
+    const subscription: StoredSubscription = options ? { topic, qos, options } : { topic, qos };
     this.run(() => this.store.addSubscriptions(this.clientId, [subscription]));
   }
 
@@ -73,6 +73,7 @@ export class SessionJournal {
         qos,
         retain: delivery.retain,
         storedId: delivery.storedId,
+        ...(delivery.properties ? { properties: delivery.properties } : {}),
       });
       entry.seq = result.seq ?? -1;
     });

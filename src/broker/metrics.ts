@@ -19,6 +19,8 @@ export class BrokerCounters {
   connectionFailures = 0;
   /** QoS > 0 messages dropped from a session's queue to keep it within its bounds. */
   droppedQueued = 0;
+  /** Messages not sent to an MQTT 5 client because they were above its Maximum Packet Size. */
+  droppedTooLarge = 0;
   /** Persistent sessions ended because their client stayed away past the expiry. */
   sessionsExpired = 0;
   readonly errors = new Map<number, number>();
@@ -114,6 +116,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
     'emitter_session_queue_dropped_total',
     'QoS 1/2 messages dropped from a session queue past its bound (oldest first).',
     () => c.droppedQueued,
+  );
+  counter(
+    'emitter_dropped_too_large_total',
+    'Messages not sent to an MQTT 5 client because they were above its Maximum Packet Size.',
+    () => c.droppedTooLarge,
   );
   counter(
     'emitter_sessions_expired_total',

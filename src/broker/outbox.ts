@@ -4,6 +4,7 @@
  * PUBREL / PUBCOMP exchange. Made on a session's first QoS > 0 delivery: most Emitter sessions never need it.
  */
 
+import type { SubscriptionOptions } from '../channel/index.js';
 import type { Delivery, MqttConnection } from '../mqtt/index.js';
 import { OutgoingState } from '../storage/index.js';
 import type { SessionJournal } from './journal.js';
@@ -24,14 +25,25 @@ export interface OutboxOwner {
   readonly online: boolean;
   readonly connection: MqttConnection;
   readonly journal: SessionJournal | undefined;
+  /** MQTT 5: the client's Receive Maximum, which caps our window [MQTT-3.3.4-9]. */
+  readonly v5: { readonly receiveMaximum: number } | undefined;
   /** A waiting message was dropped to stay within the bounds. */
   queueDropped(): void;
+  /** A message was not sent: above the client's Maximum Packet Size (MQTT 5). */
+  tooLargeDropped(): void;
+  /** MQTT 5 server-to-client topic alias for a topic about to be sent (see `ClientSession.aliasOf`). */
+  aliasOf(topic: string): number;
+  /** A PUBLISH that set a topic alias was written. */
+  aliasSent(topic: string, alias: number): void;
 }
 
 /** One message for the client; `seq` is its place in the session store (0 until stored, -1 if dropped there). */
 export interface OutboxEntry {
   readonly delivery: Delivery;
   readonly qos: 1 | 2;
+  /** MQTT 5: the RETAIN flag and Subscription Identifier of the subscription it is for, when it has them. */
+  readonly retain?: boolean;
+  readonly identifier?: number;
   packetId: number;
   state: OutgoingState;
   seq: number;
@@ -59,10 +71,21 @@ export class Outbox {
   }
 
   /** Adds a delivery: sent at once when the client is here and the window has room, queued otherwise. */
-  push(owner: OutboxOwner, delivery: Delivery, qos: 1 | 2): void {
-    const entry: OutboxEntry = { delivery, qos, packetId: 0, state: OutgoingState.Queued, seq: 0 };
+  push(owner: OutboxOwner, delivery: Delivery, qos: 1 | 2, options?: SubscriptionOptions): void {
+    const entry: OutboxEntry =
+      options === undefined || owner.v5 === undefined
+        ? { delivery, qos, packetId: 0, state: OutgoingState.Queued, seq: 0 }
+        : {
+            delivery,
+            qos,
+            packetId: 0,
+            state: OutgoingState.Queued,
+            seq: 0,
+            retain: options.retainAsPublished === true ? delivery.publishedRetain : delivery.retain,
+            identifier: options.identifier,
+          };
     owner.journal?.enqueue(entry);
-    if (owner.online && this.waiting === 0 && this.inflight.size < this.limits.maxInflight) {
+    if (owner.online && this.waiting === 0 && this.inflight.size < this.window(owner)) {
       this.send(owner, entry);
       return;
     }
@@ -113,17 +136,29 @@ export class Outbox {
     const connection = owner.connection;
     for (const entry of this.inflight.values()) {
       if (entry.state === OutgoingState.Released) connection.pubrel({ messageId: entry.packetId });
-      else
+      else {
+        const alias = owner.aliasOf(entry.delivery.topic);
         connection.writeEncoded(
-          entry.delivery.withPacketId(entry.qos, entry.packetId, true, connection.protocolVersion),
+          entry.delivery.withPacketId(
+            entry.qos,
+            entry.packetId,
+            true,
+            connection.protocolVersion,
+            entry.retain,
+            entry.identifier,
+            alias,
+          ),
         );
+        owner.aliasSent(entry.delivery.topic, alias);
+      }
     }
     this.pump(owner);
   }
 
   /** Sends waiting messages while the client is here and the window has room. */
   pump(owner: OutboxOwner): void {
-    while (owner.online && this.head < this.queue.length && this.inflight.size < this.limits.maxInflight) {
+    const window = this.window(owner);
+    while (owner.online && this.head < this.queue.length && this.inflight.size < window) {
       const entry = this.queue[this.head++];
       this.queuedBytes -= entryBytes(entry);
       this.send(owner, entry);
@@ -131,16 +166,39 @@ export class Outbox {
     this.compact();
   }
 
+  // In flight at most: ours, or fewer when an MQTT 5 client allows fewer.
+  private window(owner: OutboxOwner): number {
+    const theirs = owner.v5?.receiveMaximum;
+    return theirs !== undefined && theirs < this.limits.maxInflight ? theirs : this.limits.maxInflight;
+  }
+
   private send(owner: OutboxOwner, entry: OutboxEntry): void {
     const packetId = this.nextPacketId();
     entry.packetId = packetId;
     entry.state = OutgoingState.Sent;
-    this.inflight.set(packetId, entry);
     const connection = owner.connection;
-    connection.writeEncoded(
-      entry.delivery.withPacketId(entry.qos, packetId, false, connection.protocolVersion),
+    const alias = owner.aliasOf(entry.delivery.topic);
+    const packet = entry.delivery.withPacketId(
+      entry.qos,
+      packetId,
+      false,
+      connection.protocolVersion,
+      entry.retain,
+      entry.identifier,
+      alias,
     );
     owner.journal?.sent(entry, packetId);
+    const expired = entry.delivery.expired;
+    if (expired || !connection.fits(packet)) {
+      // Expired while queued [MQTT-3.3.2-5], or too large for the client [MQTT-3.1.2-25]: dropped as if
+      // sent and acknowledged.
+      owner.journal?.acknowledge(packetId);
+      if (!expired) owner.tooLargeDropped();
+      return;
+    }
+    this.inflight.set(packetId, entry);
+    connection.writeEncoded(packet);
+    owner.aliasSent(entry.delivery.topic, alias);
   }
 
   // Packet ids are per session, 1..65535, never one still in flight.

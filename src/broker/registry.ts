@@ -4,7 +4,7 @@
  */
 
 import { normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
-import { Delivery } from '../mqtt/index.js';
+import { Delivery, type PublishProperties } from '../mqtt/index.js';
 import { OutgoingState, type SessionRecord, type SessionStore } from '../storage/index.js';
 import type { BrokerCore } from './core.js';
 import { SessionJournal } from './journal.js';
@@ -61,9 +61,14 @@ export class SessionRegistry {
   /**
    * A CONNECT named `fresh.clientId`. A connection already holding that client id is closed (takeover).
    * With `clean`, any previous session is discarded and `fresh` serves; without, the previous persistent
-   * session (if any) is resumed on `fresh`'s connection, else `fresh` becomes persistent.
+   * session (if any) is resumed on `fresh`'s connection. The serving session outlives its connection when
+   * `persistent` (MQTT 3.1.1: not clean; MQTT 5: a non-zero Session Expiry Interval).
    */
-  connect(fresh: ClientSession, clean: boolean): { serving: ClientSession; present: boolean } {
+  connect(
+    fresh: ClientSession,
+    clean: boolean,
+    persistent = !clean,
+  ): { serving: ClientSession; present: boolean } {
     const clientId = fresh.clientId;
     const existing = clientId === '' ? undefined : this.byClientId.get(clientId);
     if (existing !== undefined && existing !== fresh) {
@@ -73,12 +78,18 @@ export class SessionRegistry {
         fresh.ended = true;
         this.core.sessionReplaced(fresh, existing);
         existing.resume(fresh.connection, fresh);
+        if (!persistent) {
+          // MQTT 5, expiry 0 this time: the session ends with this connection, and leaves the store now.
+          existing.persistent = false;
+          existing.journal?.delete();
+          existing.journal = undefined;
+        }
         return { serving: existing, present: true };
       }
       this.discard(existing);
     }
     if (clientId !== '') this.byClientId.set(clientId, fresh);
-    if (!clean) {
+    if (persistent) {
       fresh.persistent = true;
       fresh.journal = this.journal(clientId);
       fresh.journal.open();
@@ -142,7 +153,8 @@ export class SessionRegistry {
   /** A session's connection closed: a persistent session waits for its client, any other ends. */
   disconnected(session: ClientSession): void {
     if (session.persistent && !session.ended) {
-      const expiresAt = this.settings.expiryMs > 0 ? this.now() + this.settings.expiryMs : Infinity;
+      const expiryMs = session.v5?.expiryMs ?? this.settings.expiryMs;
+      const expiresAt = expiryMs > 0 && Number.isFinite(expiryMs) ? this.now() + expiryMs : Infinity;
       this.offline.set(session, expiresAt);
       // At shutdown the store may be closed already: a restart counts the expiry from then.
       if (!this.closed) session.journal?.setExpiry(Number.isFinite(expiresAt) ? expiresAt : undefined);
@@ -197,7 +209,7 @@ export class SessionRegistry {
   private async restoreOne(record: SessionRecord): Promise<void> {
     const session = ClientSession.restored(this.core, record.clientId);
     this.byClientId.set(record.clientId, session);
-    for (const { topic, qos } of record.subscriptions) {
+    for (const { topic, qos, options } of record.subscriptions) {
       // Authorised again: a key banned or expired meanwhile no longer subscribes.
       await this.core.pubsub.subscribe(
         session,
@@ -205,6 +217,11 @@ export class SessionRegistry {
         false,
         qos,
         topic,
+        options && {
+          noLocal: options.noLocal,
+          retainAsPublished: options.retainAsPublished,
+          identifier: options.identifier,
+        },
       );
     }
     if (record.outgoing.length > 0) {
@@ -212,7 +229,14 @@ export class SessionRegistry {
       for (const entry of record.outgoing) {
         const m = entry.message;
         outbox.restore({
-          delivery: new Delivery(m.topic, m.payload, m.qos, m.retain, m.storedId),
+          delivery: new Delivery(
+            m.topic,
+            m.payload,
+            m.qos,
+            m.retain,
+            m.storedId,
+            m.properties as PublishProperties | undefined,
+          ),
           qos: m.qos,
           packetId: entry.packetId,
           state: entry.state === OutgoingState.Queued ? OutgoingState.Queued : entry.state,

@@ -5,10 +5,13 @@ import type { EmitterError } from '../errors.js';
 import {
   Delivery,
   MqttConnection,
+  type PublishProperties,
   MqttErrorCode,
+  ReasonCode,
   type MqttConnectionHandler,
   type MqttProtocolError,
 } from '../mqtt/index.js';
+import type { SubscriptionOptions } from '../channel/index.js';
 import type { DeliveryHold, Session, SessionSubscription } from '../services/session.js';
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
@@ -24,6 +27,28 @@ export interface Will {
   readonly payload: Buffer;
   readonly qos: QoS;
   readonly retain: boolean;
+  /** MQTT 5 will properties, passed on as the will's PUBLISH properties. */
+  readonly properties?: PublishProperties;
+  /** MQTT 5 Will Delay Interval, in milliseconds (0: at once). */
+  readonly delayMs?: number;
+}
+
+/** What an MQTT 5 client's session adds (absent for 3.1/3.1.1 clients: memory per idle connection). */
+export interface Mqtt5State {
+  /** The client's Receive Maximum: most QoS > 0 deliveries in flight to it. */
+  receiveMaximum: number;
+  /** Milliseconds the session outlives its connection (Infinity: never; 0: it ends with it). */
+  expiryMs: number;
+  /** QoS 1 PUBLISHes from the client not yet acknowledged (with `pendingQos2`, against our Receive Maximum). */
+  incomingQos1: number;
+  /** Topic aliases the client set up towards us. */
+  aliases: Map<number, string> | undefined;
+  /** The client's Topic Alias Maximum: how many aliases we may set towards it (0: none). */
+  clientAliasMaximum: number;
+  /** Topics we gave an alias towards the client on this connection, and the alias. */
+  outAliases: Map<string, number> | undefined;
+  /** A will waiting for its Will Delay Interval, and its timer. */
+  pendingWill?: { readonly will: Will; readonly timer: NodeJS.Timeout };
 }
 
 /**
@@ -55,7 +80,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   lastPublishedTopic = '';
   // Live deliveries held while stored messages are replayed (see holdDeliveries).
   private holds = 0;
-  private held: Array<{ delivery: Delivery; qos: QoS }> | undefined;
+  private held: Array<{ delivery: Delivery; qos: QoS; options?: SubscriptionOptions }> | undefined;
   private replayedIds: Set<string> | undefined;
   /** @internal PUBACKs leave in the order their PUBLISHes came, even when some wait for storage. */
   ackTail: Promise<void> | undefined;
@@ -63,6 +88,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   outbox: Outbox | undefined;
   /** @internal the write-through to the session store (persistent sessions only). */
   journal: SessionJournal | undefined;
+  /** @internal MQTT 5 state, for a client that connected with MQTT 5. */
+  v5: Mqtt5State | undefined;
 
   constructor(
     /** The connection serving this session (the last one, while the client is away). */
@@ -131,25 +158,65 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
    * Delivers a message at `qos` (held back while a replay is running). QoS 0 is written at once (and not
    * kept for an absent client); QoS 1 and 2 go through the session's in-flight window and queue.
    */
-  deliver(delivery: Delivery, qos: QoS): void {
+  deliver(delivery: Delivery, qos: QoS, _route?: unknown, options?: SubscriptionOptions): void {
     if (this.ended) return;
+    // MQTT 5 No Local: not back to the session that published it [MQTT-3.8.3-3].
+    if (options?.noLocal === true && delivery.senderId === this.id) return;
     // Only channel messages can overtake a replay; the broker's replies and notifications (`emitter/...`,
     // such as the presence event of this very subscribe) go at once, before the replayed messages, as
     // in Emitter.
-    if (this.holds > 0 && !delivery.topic.startsWith('emitter/')) (this.held ??= []).push({ delivery, qos });
-    else this.send(delivery, qos);
+    if (this.holds > 0 && !delivery.topic.startsWith('emitter/'))
+      (this.held ??= []).push({ delivery, qos, options });
+    else this.send(delivery, qos, options);
   }
 
-  private send(delivery: Delivery, qos: QoS): void {
+  private send(delivery: Delivery, qos: QoS, options?: SubscriptionOptions): void {
     if (qos !== 0) {
-      (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos);
+      (this.outbox ??= new Outbox(this.core.sessionLimits)).push(this, delivery, qos, options);
       return;
     }
-    if (!this.online) return;
+    if (this.v5 !== undefined && (options !== undefined || this.v5.clientAliasMaximum > 0))
+      return this.sendWithOptions(delivery, options);
+    if (!this.online || (delivery.expiresAt !== 0 && delivery.expired)) return;
     const connection = this.connection;
-    if (connection.writableLength <= this.core.limits.outgoingBuffer)
-      connection.writeEncoded(delivery.packet(0, connection.protocolVersion));
-    else this.slowConsumer();
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    const packet = delivery.packet(0, connection.protocolVersion);
+    // Above the client's Maximum Packet Size it is dropped, as if sent [MQTT-3.1.2-25].
+    if (connection.peerMaxPacketSize === 0 || connection.fits(packet)) connection.writeEncoded(packet);
+    else this.tooLargeDropped();
+  }
+
+  // MQTT 5 QoS 0 with subscription options: Retain As Published and the Subscription Identifier make a
+  // form of this subscription's own (the shared form when neither applies).
+  private sendWithOptions(delivery: Delivery, options: SubscriptionOptions | undefined): void {
+    if (!this.online || delivery.expired) return;
+    const connection = this.connection;
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    const retain = options?.retainAsPublished === true ? delivery.publishedRetain : delivery.retain;
+    const alias = this.aliasOf(delivery.topic);
+    const packet = delivery.packetFor(0, 5, retain, options?.identifier, alias);
+    if (!connection.fits(packet)) return this.tooLargeDropped();
+    connection.writeEncoded(packet);
+    this.aliasSent(delivery.topic, alias);
+  }
+
+  /**
+   * @internal MQTT 5 server-to-client topic alias for a topic about to be sent: -n to use alias n (the
+   * client knows it), +n to set alias n with this send, 0 for none (the client allows none, or all are
+   * taken). Repeated topics then travel as two bytes: a bandwidth saving the client asked for.
+   */
+  aliasOf(topic: string): number {
+    const v5 = this.v5;
+    if (v5 === undefined || v5.clientAliasMaximum === 0) return 0;
+    const known = v5.outAliases?.get(topic);
+    if (known !== undefined) return -known;
+    const next = (v5.outAliases?.size ?? 0) + 1;
+    return next <= v5.clientAliasMaximum ? next : 0;
+  }
+
+  /** @internal a PUBLISH that set alias `alias` (> 0) for `topic` was written. */
+  aliasSent(topic: string, alias: number): void {
+    if (alias > 0 && this.v5 !== undefined) (this.v5.outAliases ??= new Map()).set(topic, alias);
   }
 
   // A client that stops reading must not grow our memory: drop what it cannot take, or close it.
@@ -165,6 +232,11 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   /** @internal a waiting QoS > 0 message was dropped to keep the queue within its bounds. */
   queueDropped(): void {
     this.core.counters.droppedQueued++;
+  }
+
+  /** @internal a message above the client's Maximum Packet Size was not sent (MQTT 5). */
+  tooLargeDropped(): void {
+    this.core.counters.droppedTooLarge++;
   }
 
   /**
@@ -189,10 +261,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
         const replayed = this.replayedIds;
         this.held = undefined;
         this.replayedIds = undefined;
-        for (const { delivery, qos } of held) {
+        for (const { delivery, qos, options } of held) {
           const id = delivery.storedId;
           if (id === undefined || replayed === undefined || !replayed.has(id.toString('hex')))
-            this.deliver(delivery, qos);
+            this.deliver(delivery, qos, undefined, options);
         }
       },
     };
@@ -226,7 +298,27 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.online = true;
     this.username = from.username;
     this.will = from.will;
+    // Back within the Will Delay Interval: the will is not published [MQTT-3.1.3-9].
+    if (this.v5?.pendingWill) clearTimeout(this.v5.pendingWill.timer);
+    this.v5 = from.v5;
     this.journal?.open();
+  }
+
+  /**
+   * @internal MQTT 5: the Session Expiry Interval (seconds; 0xFFFFFFFF never) the client set at DISCONNECT,
+   * within the configured maximum. At 0 the session ends with this connection.
+   */
+  setExpiry(seconds: number): void {
+    if (this.v5 === undefined) return;
+    const max = this.core.sessionLimits.expiryMs;
+    let expiryMs = seconds === 0xffffffff ? Infinity : seconds * 1000;
+    if (max > 0 && expiryMs > max) expiryMs = max;
+    this.v5.expiryMs = expiryMs;
+    if (expiryMs === 0 && this.persistent) {
+      this.persistent = false;
+      this.journal?.delete();
+      this.journal = undefined;
+    }
   }
 
   /** @internal after CONNACK of a resumed session: re-send what is unacknowledged, then the queue. */
@@ -240,13 +332,21 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     const connection = this.connection;
     connection.attach(DETACHED_HANDLER);
     this.connectionClosed(false);
-    connection.end();
+    connection.disconnect(ReasonCode.SessionTakenOver, 'another connection took this client id over');
   }
 
   /** @internal the session is over (clean session closed, discarded, expired): leave the trie. */
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    // A will still waiting for its delay goes now: the session ended first [MQTT-3.1.3-9].
+    const v5 = this.v5;
+    const pending = v5?.pendingWill;
+    if (v5 !== undefined && pending !== undefined) {
+      clearTimeout(pending.timer);
+      v5.pendingWill = undefined;
+      this.publishWill(pending.will);
+    }
     this.core.pubsub.unsubscribeAll(this);
     this.outbox = undefined;
     this.held = undefined;
@@ -259,9 +359,27 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.core.sessionClosed(this);
     const will = this.will;
     this.will = undefined;
-    // The will is a publish by this client: same key checks (retained when the key has `s`); silently
-    // dropped when they fail, as there is no one left to tell.
-    if (publishWill && will) void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
+    if (!publishWill || !will) return;
+    const v5 = this.v5;
+    if (v5 !== undefined && (will.delayMs ?? 0) > 0 && !this.ended) {
+      // MQTT 5: the will waits for its delay (or the session's end, whichever is first), and is cancelled
+      // if the client comes back meanwhile.
+      const timer = setTimeout(() => {
+        if (v5.pendingWill?.timer !== timer) return;
+        v5.pendingWill = undefined;
+        this.publishWill(will);
+      }, will.delayMs);
+      timer.unref();
+      v5.pendingWill = { will, timer };
+      return;
+    }
+    this.publishWill(will);
+  }
+
+  // The will is a publish by this client: same key checks (retained when the key has `s`); silently
+  // dropped when they fail, as there is no one left to tell.
+  private publishWill(will: Will): void {
+    void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
   }
 }
 

@@ -430,6 +430,7 @@ function brokerOptions(config: Config, license: License, logger: Logger): Broker
       maxTopicLength: config.limit.maxTopicLength,
       maxTopicLevels: config.limit.maxTopicLevels,
     },
+    mqtt5: config.mqtt5,
     logger,
   };
 }

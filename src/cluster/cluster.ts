@@ -1,4 +1,4 @@
-import type { Identified, Ssid } from '../channel/index.js';
+import type { Identified, Ssid, SubscriptionOptions } from '../channel/index.js';
 import type { Delivery, QoS } from '../mqtt/index.js';
 
 /** Where a publish was addressed: its contract and channel level hashes (the SSID without building it). */
@@ -16,7 +16,8 @@ export interface RoutedSubscriber extends Identified {
    * recipient of a publish, so its encoded forms are shared; `route` says where it was published, for
    * forwarding to peers.
    */
-  deliver(delivery: Delivery, qos: QoS, route?: Route): void;
+  /** `options`: the MQTT 5 options of the subscription that matched, when it has any. */
+  deliver(delivery: Delivery, qos: QoS, route?: Route, options?: SubscriptionOptions): void;
 }
 
 /** One subscription of a client, as the cluster replicates it to the other nodes. */

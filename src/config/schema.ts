@@ -100,6 +100,17 @@ const fileSchema = z.object({
         .default(16 * 1024 * 1024),
     })
     .prefault({}),
+  /** What MQTT 5 clients are told in CONNACK and held to. */
+  mqtt5: z
+    .object({
+      /** QoS 1/2 publishes a client may have unacknowledged to the broker; more is DISCONNECT 0x93. */
+      receiveMaximum: z.number().int().min(1).max(65535).default(1024),
+      /** Highest topic alias a client may use; above it is DISCONNECT 0x94 (0: no aliases). */
+      topicAliasMaximum: z.number().int().min(0).max(65535).default(64),
+      /** Keep alive in seconds imposed on MQTT 5 clients (Server Keep Alive); 0: the client's own. */
+      serverKeepAlive: z.number().int().min(0).max(65535).default(0),
+    })
+    .prefault({}),
   monitor: providerSection(['self', 'statsd', 'prometheus', 'noop'], 'self'),
   logging: z
     .object({

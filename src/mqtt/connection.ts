@@ -17,7 +17,8 @@ import mqttPacket, {
   type Packet,
 } from 'mqtt-packet';
 import { MqttErrorCode, MqttProtocolError } from './errors.js';
-import { decodePublish } from './decode-publish.js';
+import { ReasonCode } from './reason-codes.js';
+import { decodePublish, decodePublishV5 } from './decode-publish.js';
 import { encodeAck, type AckType } from './encode.js';
 import { silenceWatch } from './silence-watch.js';
 import { readFixedHeader } from './framing.js';
@@ -86,6 +87,29 @@ const CLIENT_PACKETS: ReadonlySet<string> = new Set([
 ]);
 const PUBLISH_TYPE = 3;
 
+/** An acknowledgement's fields: MQTT 5 adds a reason code and a reason string. */
+export interface AckFields {
+  readonly messageId: number;
+  readonly reasonCode?: number;
+  readonly reasonString?: string;
+  /** MQTT 5 properties (user properties, a reason string) for server API users. */
+  readonly properties?: { reasonString?: string; userProperties?: Record<string, string | string[]> };
+}
+
+// The DISCONNECT reason an MQTT 5 client gets for each violation that closes its connection.
+const VIOLATION_REASONS: Record<MqttErrorCode, number> = {
+  [MqttErrorCode.PacketTooLarge]: ReasonCode.PacketTooLarge,
+  [MqttErrorCode.Malformed]: ReasonCode.MalformedPacket,
+  [MqttErrorCode.FirstPacket]: ReasonCode.ProtocolError,
+  [MqttErrorCode.SecondConnect]: ReasonCode.ProtocolError,
+  [MqttErrorCode.KeepaliveTimeout]: ReasonCode.KeepAliveTimeout,
+  [MqttErrorCode.ConnectTimeout]: ReasonCode.ProtocolError,
+  [MqttErrorCode.HandlerFailed]: ReasonCode.ImplementationSpecificError,
+  [MqttErrorCode.ReceiveMaximumExceeded]: ReasonCode.ReceiveMaximumExceeded,
+  [MqttErrorCode.TopicAliasInvalid]: ReasonCode.TopicAliasInvalid,
+  [MqttErrorCode.ProtocolError]: ReasonCode.ProtocolError,
+};
+
 type Listener<E extends keyof MqttConnectionEvents> = (...args: MqttConnectionEvents[E]) => void;
 type AnyListener = (...args: unknown[]) => void;
 
@@ -96,6 +120,13 @@ type AnyListener = (...args: unknown[]) => void;
 export class MqttConnection {
   /** The protocol level from CONNECT (3 for MQTT 3.1, 4 for 3.1.1, 5). */
   protocolVersion = 4;
+  /**
+   * MQTT 5: the largest packet the client takes (its CONNECT's Maximum Packet Size), 0 when it set none.
+   * We never send it a bigger one [MQTT-3.1.2-24].
+   */
+  peerMaxPacketSize = 0;
+  /** MQTT 5: false when the client asked for no reason strings (Request Problem Information 0) [MQTT-3.1.2-29]. */
+  reasonStrings = true;
   bytesReceived = 0;
   bytesSent = 0;
   private readonly maxPacketSize: number;
@@ -214,38 +245,75 @@ export class MqttConnection {
   connack(packet: Omit<IConnackPacket, 'cmd'>): void {
     this.send({ cmd: 'connack', ...packet });
   }
+  /** The largest remaining length this connection accepts from its peer. */
+  get maxRemainingLength(): number {
+    return this.maxPacketSize;
+  }
+
+  /** False when `packet` is above the client's Maximum Packet Size: it must not be sent (MQTT 5). */
+  fits(packet: Buffer): boolean {
+    return this.peerMaxPacketSize === 0 || packet.length <= this.peerMaxPacketSize;
+  }
+
   /** Sends a PUBLISH. */
   publish(packet: Omit<IPublishPacket, 'cmd'>): void {
     this.send({ cmd: 'publish', ...packet });
   }
-  /** Sends PUBACK. */
-  puback(packet: { messageId: number }): void {
-    this.writeAck('puback', packet.messageId);
+  /** Sends PUBACK (MQTT 5: with a reason code and reason string when they say more than success). */
+  puback(packet: AckFields): void {
+    this.writeAck('puback', packet);
   }
   /** Sends PUBREC. */
-  pubrec(packet: { messageId: number }): void {
-    this.writeAck('pubrec', packet.messageId);
+  pubrec(packet: AckFields): void {
+    this.writeAck('pubrec', packet);
   }
   /** Sends PUBREL. */
-  pubrel(packet: { messageId: number }): void {
-    this.writeAck('pubrel', packet.messageId);
+  pubrel(packet: AckFields): void {
+    this.writeAck('pubrel', packet);
   }
   /** Sends PUBCOMP. */
-  pubcomp(packet: { messageId: number }): void {
-    this.writeAck('pubcomp', packet.messageId);
+  pubcomp(packet: AckFields): void {
+    this.writeAck('pubcomp', packet);
   }
   /** Sends SUBACK. */
   suback(packet: Omit<ISubackPacket, 'cmd'>): void {
-    this.send({ cmd: 'suback', ...packet });
+    const { properties, ...rest } = packet;
+    this.send(
+      this.protocolVersion === 5 && properties && this.reasonStrings
+        ? { cmd: 'suback', ...rest, properties }
+        : { cmd: 'suback', ...rest },
+    );
   }
-  /** Sends UNSUBACK. */
-  unsuback(packet: { messageId?: number; granted?: number[] }): void {
+  /** Sends UNSUBACK (`granted`: MQTT 5 reason codes, one per filter; not sent to 3.1.1 clients). */
+  unsuback(packet: {
+    messageId?: number;
+    granted?: number[];
+    properties?: IUnsubackPacket['properties'];
+  }): void {
+    const v5 = this.protocolVersion === 5;
     const unsuback: IUnsubackPacket = {
       cmd: 'unsuback',
       messageId: packet.messageId,
-      granted: packet.granted ?? [],
+      granted: v5 ? (packet.granted ?? []) : [],
+      ...(v5 && packet.properties && this.reasonStrings ? { properties: packet.properties } : {}),
     };
     this.send(unsuback);
+  }
+
+  /**
+   * Closes the connection with a reason: MQTT 5 clients get a DISCONNECT with `reasonCode` (and the
+   * reason string) first [MQTT-4.13.2-1]; earlier protocol levels have no server DISCONNECT.
+   */
+  disconnect(reasonCode: number, reasonString?: string): void {
+    if (this.closed) return;
+    if (this.connected && this.protocolVersion === 5) {
+      this.send({
+        cmd: 'disconnect',
+        reasonCode,
+        ...(reasonString ? { properties: { reasonString } } : {}),
+      });
+    }
+    this.end();
   }
   /** Sends PINGRESP. */
   pingresp(): void {
@@ -320,14 +388,34 @@ export class MqttConnection {
     else for (const packet of gathered) this.stream.write(packet);
   }
 
-  // MQTT 5 acknowledgements may carry a reason code and properties: those go through mqtt-packet.
-  private writeAck(type: AckType, messageId: number): void {
-    if (this.protocolVersion === 5) this.send({ cmd: type, messageId });
-    else this.writeEncoded(encodeAck(type, messageId));
+  // MQTT 5 acknowledgements may carry a reason code and properties: those go through mqtt-packet; a
+  // plain success is the same four bytes in every version (reason code 0 may be left out [MQTT-3.4.2.1]).
+  private writeAck(type: AckType, ack: AckFields): void {
+    const { messageId, reasonCode = 0 } = ack;
+    const properties =
+      ack.properties === undefined && ack.reasonString === undefined
+        ? undefined
+        : {
+            ...ack.properties,
+            ...(ack.reasonString === undefined ? {} : { reasonString: ack.reasonString }),
+          };
+    if (properties !== undefined && !this.reasonStrings) delete properties.reasonString;
+    if (this.protocolVersion !== 5 || (reasonCode === 0 && properties === undefined)) {
+      this.writeEncoded(encodeAck(type, messageId));
+      return;
+    }
+    this.send({ cmd: type, messageId, reasonCode, ...(properties ? { properties } : {}) } as Packet);
   }
 
   private send(packet: Packet): void {
-    this.writeEncoded(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+    const options = { protocolVersion: this.protocolVersion };
+    let encoded = mqttPacket.generate(packet, options);
+    if (!this.fits(encoded) && 'properties' in packet && packet.properties) {
+      // Too large for the client: the reason string and user properties go first [MQTT-3.4.2-3].
+      encoded = mqttPacket.generate({ ...packet, properties: undefined } as Packet, options);
+      if (!this.fits(encoded)) return;
+    }
+    this.writeEncoded(encoded);
   }
 
   private onData(chunk: Buffer): void {
@@ -368,10 +456,18 @@ export class MqttConnection {
       const end = offset + header.headerLength + header.remainingLength;
       if (end > buffer.length) break;
       const frame = buffer.subarray(offset, end);
+      if (
+        header.type === CONNECT_TYPE &&
+        !this.connected &&
+        this.refuseUnknownLevel(frame, header.headerLength)
+      )
+        return;
       const packet =
-        header.type === PUBLISH_TYPE && this.protocolVersion !== 5
-          ? decodePublish(frame, header.headerLength)
-          : parseFrame(frame, this.protocolVersion);
+        header.type !== PUBLISH_TYPE
+          ? parseFrame(frame, this.protocolVersion)
+          : this.protocolVersion !== 5
+            ? decodePublish(frame, header.headerLength)
+            : decodePublishV5(frame, header.headerLength);
       offset = end;
       if (packet instanceof Error) return this.violation(MqttErrorCode.Malformed, packet.message);
       this.dispatch(packet);
@@ -411,13 +507,30 @@ export class MqttConnection {
     return true;
   }
 
+  // A CONNECT of a protocol level we do not speak is refused in the terms its client can read, before
+  // the parser (which knows levels 3-5 only) calls it malformed: CONNACK 0x01 for a level below 5
+  // [MQTT-3.1.2-2], the MQTT 5 form with 0x84 above [MQTT-3.1.2-2 in 5.0], then the close.
+  private refuseUnknownLevel(frame: Buffer, headerLength: number): boolean {
+    const nameEnd =
+      headerLength + 2 + (frame.length >= headerLength + 2 ? frame.readUInt16BE(headerLength) : 0);
+    if (nameEnd >= frame.length) return false;
+    const level = frame[nameEnd] & 0x7f; // the top bit is the bridge flag some brokers use
+    if (level === 3 || level === 4 || level === 5) return false;
+    this.connected = true;
+    this.writeEncoded(
+      level < 5 ? Buffer.from([0x20, 0x02, 0x00, 0x01]) : Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]),
+    );
+    this.end();
+    return true;
+  }
+
   private dispatch(packet: Packet): void {
     if (this.closed || this.ending) return;
     if (packet.cmd === 'connect') {
       if (this.connected) return this.violation(MqttErrorCode.SecondConnect, 'a second CONNECT');
       this.connected = true;
       this.protocolVersion = packet.protocolVersion ?? 4;
-      this.startKeepalive(packet.keepalive ?? 0);
+      this.keepAlive(packet.keepalive ?? 0);
     } else if (packet.cmd !== 'publish' && !CLIENT_PACKETS.has(packet.cmd)) {
       return;
     }
@@ -430,6 +543,11 @@ export class MqttConnection {
     }
   }
 
+  /** Closes this connection for a protocol error its peer made (MQTT 5: DISCONNECT with the matching reason). */
+  protocolError(code: MqttErrorCode, message: string): void {
+    this.violation(code, message);
+  }
+
   /**
    * Closes this connection because handling one of its packets failed (a bug, not the peer's fault):
    * the handler (or the `error` listeners) get a `HandlerFailed` error with the cause.
@@ -439,8 +557,8 @@ export class MqttConnection {
     this.violation(MqttErrorCode.HandlerFailed, `handling a packet failed: ${message}`, cause);
   }
 
-  // Keep-alive: close after 1.5 x keepalive seconds without any byte from the client (0 disables).
-  private startKeepalive(keepalive: number): void {
+  /** Keep-alive: close after 1.5 x `keepalive` seconds without any byte from the client (0 disables). */
+  keepAlive(keepalive: number): void {
     this.keepalive = keepalive;
     if (keepalive <= 0) silenceWatch.unwatch(this);
     else silenceWatch.watch(this, keepalive * 1500);
@@ -453,7 +571,21 @@ export class MqttConnection {
       if (this.handler) this.handler.handleViolation?.(error);
       else if (this.listenerCount('error') > 0) this.events?.emit('error', error);
     } finally {
-      this.destroy();
+      if (this.connected && this.protocolVersion === 5 && !this.ending) {
+        // MQTT 5 says why before closing [MQTT-4.13.1-1]; the peer is not read any more.
+        this.ending = true;
+        this.send({
+          cmd: 'disconnect',
+          reasonCode: VIOLATION_REASONS[code],
+          properties: { reasonString: message },
+        });
+        this.flush();
+        this.stream.end();
+        this.onClose();
+        setTimeout(() => this.stream.destroy(), 2000).unref();
+      } else {
+        this.destroy();
+      }
     }
   }
 

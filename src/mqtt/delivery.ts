@@ -36,6 +36,12 @@ export class Delivery implements Message {
   // The form nearly every Emitter recipient takes (3.1.1, QoS 0, no retain), kept apart from the rest.
   private plain: Buffer | undefined;
   private forms: (Buffer | undefined)[] | undefined;
+  /** Unix ms after which the message is not delivered (MQTT 5 Message Expiry Interval); 0: never. */
+  readonly expiresAt: number;
+  /** The publishing session's id, for MQTT 5 No Local; unset for messages of the broker. */
+  senderId: string | undefined = undefined;
+  /** The RETAIN flag it was published with, for MQTT 5 Retain As Published. */
+  publishedRetain = false;
 
   constructor(
     readonly topic: string,
@@ -44,7 +50,15 @@ export class Delivery implements Message {
     readonly retain = false,
     readonly storedId?: Buffer,
     readonly properties?: PublishProperties,
-  ) {}
+  ) {
+    const expiry = properties?.messageExpiryInterval;
+    this.expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+  }
+
+  /** True once its Message Expiry Interval has passed: it is not delivered any more [MQTT-3.3.2-5]. */
+  get expired(): boolean {
+    return this.expiresAt !== 0 && Date.now() >= this.expiresAt;
+  }
 
   /** A delivery of `message` (reusing it when it already is one). */
   static of(message: Message): Delivery {
@@ -70,9 +84,31 @@ export class Delivery implements Message {
    */
   packet(qos: QoS = 0, protocolVersion = 4, retain = this.retain): Buffer {
     if (qos === 0 && !retain && protocolVersion !== V5) return (this.plain ??= this.encode(0, 4, false));
+    if (protocolVersion === V5 && this.expiresAt !== 0) {
+      // A message sent later than published carries what is left of its expiry [MQTT-3.3.2-6]: a form of
+      // its own, not shared.
+      const left = this.expiryLeft();
+      if (left !== undefined) return this.encode(qos, V5, retain, left);
+    }
     const slot = (protocolVersion === V5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0);
     const forms = (this.forms ??= new Array<Buffer | undefined>(FORMS));
     return (forms[slot] ??= this.encode(qos, protocolVersion, retain));
+  }
+
+  /**
+   * The form for one MQTT 5 subscription with a Subscription Identifier: encoded for it alone (the
+   * identifier differs per subscription). Without an identifier, the shared form.
+   */
+  packetFor(
+    qos: QoS,
+    protocolVersion: number,
+    retain: boolean,
+    identifier: number | undefined,
+    alias = 0,
+  ): Buffer {
+    if ((identifier === undefined && alias === 0) || protocolVersion !== V5)
+      return this.packet(qos, protocolVersion, retain);
+    return this.encode(qos, V5, retain, this.expiryLeft(), identifier, alias);
   }
 
   /** A copy of the QoS > 0 form with `packetId` (and the DUP flag on a re-send) patched in. */
@@ -82,25 +118,50 @@ export class Delivery implements Message {
     dup: boolean,
     protocolVersion = 4,
     retain = this.retain,
+    identifier?: number,
+    alias = 0,
   ): Buffer {
-    return patchPacketId(this.packet(qos, protocolVersion, retain), packetId, dup);
+    return patchPacketId(this.packetFor(qos, protocolVersion, retain, identifier, alias), packetId, dup);
   }
 
-  private encode(qos: QoS, protocolVersion: number, retain: boolean): Buffer {
+  // Seconds left of the Message Expiry Interval, when less than it was.
+  private expiryLeft(): number | undefined {
+    if (this.expiresAt === 0) return undefined;
+    const left = Math.max(1, Math.ceil((this.expiresAt - Date.now()) / 1000));
+    return left < (this.properties?.messageExpiryInterval ?? 0) ? left : undefined;
+  }
+
+  private encode(
+    qos: QoS,
+    protocolVersion: number,
+    retain: boolean,
+    expiryLeft?: number,
+    identifier?: number,
+    // MQTT 5 server-to-client topic alias: > 0 sets it (topic and alias), < 0 uses it (empty topic).
+    alias = 0,
+  ): Buffer {
     if (protocolVersion !== V5) {
       return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
     }
     return mqttPacket.generate(
       {
         cmd: 'publish',
-        topic: this.topic,
+        topic: alias < 0 ? '' : this.topic,
         payload: this.payload,
         qos,
         retain,
         dup: false,
         // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
         messageId: qos > 0 ? 1 : undefined,
-        properties: this.properties,
+        properties:
+          expiryLeft === undefined && identifier === undefined && alias === 0
+            ? this.properties
+            : {
+                ...this.properties,
+                ...(expiryLeft === undefined ? {} : { messageExpiryInterval: expiryLeft }),
+                ...(identifier === undefined ? {} : { subscriptionIdentifier: identifier }),
+                ...(alias === 0 ? {} : { topicAlias: alias > 0 ? alias : -alias }),
+              },
       },
       { protocolVersion: V5 },
     );

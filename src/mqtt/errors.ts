@@ -6,6 +6,12 @@ export const MqttErrorCode = {
   SecondConnect: 'MQTT_ERR_SECOND_CONNECT',
   KeepaliveTimeout: 'MQTT_ERR_KEEPALIVE_TIMEOUT',
   ConnectTimeout: 'MQTT_ERR_CONNECT_TIMEOUT',
+  /** MQTT 5: more QoS > 0 PUBLISHes unacknowledged than our Receive Maximum. */
+  ReceiveMaximumExceeded: 'MQTT_ERR_RECEIVE_MAXIMUM',
+  /** MQTT 5: a topic alias of 0, above our maximum, or unknown. */
+  TopicAliasInvalid: 'MQTT_ERR_TOPIC_ALIAS',
+  /** MQTT 5: any other protocol error (reason code 0x82). */
+  ProtocolError: 'MQTT_ERR_PROTOCOL',
   /** Not the peer's fault: handling its packet threw; the connection is closed to contain it. */
   HandlerFailed: 'MQTT_ERR_HANDLER_FAILED',
 } as const;

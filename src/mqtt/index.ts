@@ -4,10 +4,11 @@ export {
   type MqttConnectionHandler,
   type MqttConnectionOptions,
 } from './connection.js';
-export { decodePublish } from './decode-publish.js';
+export { decodePublish, decodePublishV5 } from './decode-publish.js';
 export { encodeAck, encodePublish, type OutgoingPublish } from './encode.js';
 export { Delivery, patchPacketId, type Message, type PublishProperties, type QoS } from './delivery.js';
 export { MqttErrorCode, MqttProtocolError } from './errors.js';
+export { ReasonCode } from './reason-codes.js';
 export { readFixedHeader, type FixedHeader } from './framing.js';
 export {
   createSecureServer,

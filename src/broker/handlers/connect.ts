@@ -1,12 +1,15 @@
-import type { IConnectPacket } from 'mqtt-packet';
+import { randomBytes } from 'node:crypto';
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { QoS } from '../../channel/index.js';
+import { ReasonCode } from '../../mqtt/index.js';
+import { packetSizeFor } from '../mqtt5.js';
 import type { ClientSession } from '../session.js';
 
-// MQTT 5 CONNACK reason code for a protocol level this broker does not serve.
-const UNSUPPORTED_PROTOCOL_VERSION = 0x84;
 // MQTT 3.1.1 CONNACK return codes.
 const UNACCEPTABLE_PROTOCOL_VERSION = 1;
 const IDENTIFIER_REJECTED = 2;
+// Session Expiry Interval meaning "never" [MQTT-3.1.2.11.2].
+const NEVER_EXPIRES = 0xffffffff;
 
 /**
  * CONNECT: checks the protocol level, then finds the client's session (`SessionRegistry.connect`): a
@@ -15,17 +18,14 @@ const IDENTIFIER_REJECTED = 2;
  */
 export function handleConnect(session: ClientSession, packet: IConnectPacket): void {
   const connection = session.connection;
-  if (packet.protocolVersion === 5) {
-    // Not served yet: MQTT 5 has its own refusal code (a v3 return code cannot be encoded in v5).
-    connection.connack({ reasonCode: UNSUPPORTED_PROTOCOL_VERSION, sessionPresent: false });
-    connection.end();
-    return;
-  }
-  if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
+  const level = packet.protocolVersion;
+  if (level !== 3 && level !== 4 && level !== 5) {
+    // The connection refuses unknown levels before parsing; this is for a level the parser let through.
     connection.connack({ returnCode: UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false });
     connection.end();
     return;
   }
+  if (level === 5) return connectV5(session, packet);
   const clean = packet.clean !== false;
   const clientId = packet.clientId ?? '';
   // A session needs a name to be found again [MQTT-3.1.3-8].
@@ -36,25 +36,30 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
   }
   session.username = packet.username ?? '';
   session.clientId = clientId;
-  if (packet.will) {
-    const { topic, payload, qos, retain } = packet.will;
-    session.will = {
-      topic,
-      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: (qos ?? 0) as QoS,
-      retain: retain ?? false,
-    };
-  }
+  session.will = willOf(packet);
+  whenPrepared(session, clientId, clean, () => {
+    const { serving, present } = session.core.registry.connect(session, clean);
+    connection.connack({ returnCode: 0, sessionPresent: present });
+    session.core.sessionConnected(serving);
+    if (present) serving.resumeDeliveries();
+  });
+}
+
+/**
+ * Runs `serve` once the client id's session is ready here: at once on a single node, or after the other
+ * cluster nodes let it go and the shared store gave it up; later packets wait for it meanwhile.
+ */
+function whenPrepared(session: ClientSession, clientId: string, clean: boolean, serve: () => void): void {
+  const connection = session.connection;
   const preparing = session.core.registry.prepare(clientId, clean);
   if (preparing === undefined) {
-    serve(session, clean);
+    serve();
     return;
   }
-  // The session comes from another node or the shared store first; later packets wait for it.
   const release = connection.holdPackets();
   preparing.then(
     () => {
-      if (session.online) serve(session, clean);
+      if (session.online) serve();
       release();
     },
     (error: unknown) => {
@@ -65,10 +70,77 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
   );
 }
 
-function serve(session: ClientSession, clean: boolean): void {
+/**
+ * MQTT 5 CONNECT: Clean Start and Session Expiry Interval instead of clean session, the client's limits
+ * (Receive Maximum, Maximum Packet Size) and ours in CONNACK, an assigned client id for an empty one.
+ */
+function connectV5(session: ClientSession, packet: IConnectPacket): void {
   const connection = session.connection;
-  const { serving, present } = session.core.registry.connect(session, clean);
-  connection.connack({ returnCode: 0, sessionPresent: present });
-  session.core.sessionConnected(serving);
-  if (present) serving.resumeDeliveries();
+  const core = session.core;
+  const properties = packet.properties ?? {};
+  const settings = core.mqtt5;
+  const ack: NonNullable<IConnackPacket['properties']> = {};
+  let clientId = packet.clientId ?? '';
+  if (clientId === '') {
+    // The server assigns an id and says which [MQTT-3.1.3-6, MQTT-3.2.2-16].
+    clientId = `auto-${randomBytes(12).toString('hex')}`;
+    ack.assignedClientIdentifier = clientId;
+  }
+  const maxExpiryMs = core.sessionLimits.expiryMs;
+  const asked = properties.sessionExpiryInterval ?? 0;
+  let expiryMs = asked === NEVER_EXPIRES ? Infinity : asked * 1000;
+  if (maxExpiryMs > 0 && expiryMs > maxExpiryMs) {
+    // Ours is shorter: CONNACK says which one applies [MQTT-3.2.2.3.2].
+    expiryMs = maxExpiryMs;
+    ack.sessionExpiryInterval = Math.floor(maxExpiryMs / 1000);
+  }
+  if (properties.requestProblemInformation === false) connection.reasonStrings = false;
+  if (properties.maximumPacketSize !== undefined) connection.peerMaxPacketSize = properties.maximumPacketSize;
+  session.username = packet.username ?? '';
+  session.clientId = clientId;
+  session.will = willOf(packet);
+  session.v5 = {
+    receiveMaximum: properties.receiveMaximum ?? 65535,
+    expiryMs,
+    incomingQos1: 0,
+    aliases: undefined,
+    clientAliasMaximum: properties.topicAliasMaximum ?? 0,
+    outAliases: undefined,
+  };
+  if (settings.receiveMaximum < 65535) ack.receiveMaximum = settings.receiveMaximum;
+  ack.maximumPacketSize = packetSizeFor(core.limits.messageSize);
+  if (settings.topicAliasMaximum > 0) ack.topicAliasMaximum = settings.topicAliasMaximum;
+  ack.retainAvailable = true;
+  ack.wildcardSubscriptionAvailable = true;
+  ack.subscriptionIdentifiersAvailable = true;
+  ack.sharedSubscriptionAvailable = true;
+  if (settings.serverKeepAlive > 0 && settings.serverKeepAlive !== packet.keepalive) {
+    ack.serverKeepAlive = settings.serverKeepAlive;
+    connection.keepAlive(settings.serverKeepAlive);
+  }
+  const cleanStart = packet.clean !== false;
+  whenPrepared(session, clientId, cleanStart, () => {
+    const { serving, present } = core.registry.connect(session, cleanStart, expiryMs > 0);
+    connection.connack({ reasonCode: ReasonCode.Success, sessionPresent: present, properties: ack });
+    core.sessionConnected(serving);
+    if (present) serving.resumeDeliveries();
+  });
+}
+
+function willOf(packet: IConnectPacket): ClientSession['will'] {
+  if (!packet.will) return undefined;
+  const { topic, payload, qos, retain } = packet.will;
+  const will = {
+    topic,
+    payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+    qos: (qos ?? 0) as QoS,
+    retain: retain ?? false,
+  };
+  if (packet.protocolVersion !== 5 || !packet.will.properties) return will;
+  const { willDelayInterval, ...properties } = packet.will.properties;
+  return {
+    ...will,
+    properties,
+    ...(willDelayInterval ? { delayMs: willDelayInterval * 1000 } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import type { Packet } from 'mqtt-packet';
 import type { ClientSession } from '../session.js';
 import { handlePuback, handlePubcomp, handlePubrec } from './acknowledgements.js';
 import { handleConnect } from './connect.js';
+import { handleDisconnect } from './disconnect.js';
 import { handlePublish, handlePubrel } from './publish.js';
 import { handleSubscribe } from './subscribe.js';
 import { handleUnsubscribe } from './unsubscribe.js';
@@ -30,9 +31,7 @@ export function handlePacket(session: ClientSession, packet: Packet): void {
     case 'pingreq':
       return session.connection.pingresp();
     case 'disconnect':
-      // A clean DISCONNECT discards the last will (MQTT 3.1.1; Emitter publishes it anyway).
-      session.will = undefined;
-      return session.connection.end();
+      return handleDisconnect(session, packet);
     default:
       return;
   }

@@ -2,8 +2,11 @@ import type { IPublishPacket } from 'mqtt-packet';
 import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
 import { Errors, type EmitterError } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
+import { isUtf8 } from 'node:buffer';
+import { MqttErrorCode, ReasonCode, type PublishProperties } from '../../mqtt/index.js';
 import { collectQueuedWrites } from '../journal.js';
-import type { ClientSession } from '../session.js';
+import { reasonCodeOf } from '../mqtt5.js';
+import type { ClientSession, Mqtt5State } from '../session.js';
 import { topicTooLong } from '../topic-limits.js';
 
 /**
@@ -12,30 +15,47 @@ import { topicTooLong } from '../topic-limits.js';
  * error after the ack on `emitter/error/`.
  */
 export function handlePublish(session: ClientSession, packet: IPublishPacket): void {
+  const v5 = session.v5;
+  if (v5 !== undefined && !acceptV5(session, v5, packet)) return;
   const req = packet.qos > 0 ? packet.messageId : undefined;
   if (packet.qos === 2 && packet.messageId !== undefined) {
     session.pendingQos2 ??= new Set();
     const duplicate = session.pendingQos2.has(packet.messageId);
     session.pendingQos2.add(packet.messageId);
     if (!duplicate) session.journal?.incomingStore(packet.messageId);
-    session.connection.pubrec({ messageId: packet.messageId });
+    // MQTT 5 answers a new QoS 2 PUBLISH once it is handled, with its outcome as reason code (below).
+    if (v5 === undefined || duplicate) session.connection.pubrec({ messageId: packet.messageId });
     if (duplicate) return;
   }
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   // As Emitter, the limit is on the packet (its remaining length: topic and packet id included), not the
   // payload alone.
   let outcome: PublishOutcome;
-  if ((packet.length ?? payload.length) > session.core.limits.messageSize) outcome = Errors.MessageTooLarge;
-  else if (packet.qos === 0) outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0);
+  const properties = v5 === undefined ? undefined : packet.properties;
+  if ((packet.length ?? payload.length) > session.core.limits.messageSize) {
+    if (v5 !== undefined) {
+      // Above the Maximum Packet Size we announced: a protocol error, DISCONNECT 0x95 [MQTT-3.2.2-15]
+      // (the Emitter error first, for Emitter SDKs).
+      session.sendError(Errors.MessageTooLarge, req);
+      session.connection.disconnect(ReasonCode.PacketTooLarge, Errors.MessageTooLarge.message);
+      return;
+    }
+    outcome = Errors.MessageTooLarge;
+  } else if (properties?.payloadFormatIndicator === true && !isUtf8(payload)) {
+    // The server may check what the indicator claims [MQTT-3.3.2-4]: refused with 0x99.
+    outcome = Errors.PayloadFormatInvalid;
+  } else if (packet.qos === 0)
+    outcome = processPublish(session, packet.topic, payload, req, packet.retain, 0, properties);
   else {
     // The acknowledgement also waits for the messages this publish queued for persistent sessions to be
     // in the session store: an acknowledged message then survives a crash (with a durable store).
     const { result, writes } = collectQueuedWrites(() =>
-      processPublish(session, packet.topic, payload, req, packet.retain, packet.qos),
+      processPublish(session, packet.topic, payload, req, packet.retain, packet.qos, properties),
     );
     outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
   }
-  const messageId = packet.qos === 1 ? packet.messageId : undefined;
+  const messageId = packet.qos === 1 || (packet.qos === 2 && v5 !== undefined) ? packet.messageId : undefined;
+  if (packet.qos === 1 && messageId !== undefined && v5 !== undefined) v5.incomingQos1++;
   if (messageId === undefined && !(outcome instanceof Promise)) {
     if (outcome) session.sendError(outcome, req);
     return;
@@ -44,7 +64,23 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   // the message is stored, and in the order the PUBLISHes came.
   const previous = session.ackTail;
   const settle = (error: EmitterError | undefined): void => {
-    if (messageId !== undefined) session.connection.puback({ messageId });
+    if (messageId !== undefined) {
+      if (v5 === undefined) session.connection.puback({ messageId });
+      else {
+        // MQTT 5: the refusal is also the PUBACK's (PUBREC's) reason code, with Emitter's text as reason
+        // string; a refused QoS 2 exchange ends there [MQTT-4.3.3-4].
+        const ack = error
+          ? { messageId, reasonCode: reasonCodeOf(error, 'publish'), reasonString: error.message }
+          : { messageId };
+        if (packet.qos === 1) {
+          v5.incomingQos1--;
+          session.connection.puback(ack);
+        } else {
+          if (error && session.pendingQos2?.delete(messageId)) session.journal?.incomingRelease(messageId);
+          session.connection.pubrec(ack);
+        }
+      }
+    }
     if (error) session.sendError(error, req);
   };
   if (!previous && !(outcome instanceof Promise)) {
@@ -60,10 +96,61 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
   session.ackTail = tail;
 }
 
-/** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP. */
+/** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP (MQTT 5: 0x92 for an id we do not hold). */
 export function handlePubrel(session: ClientSession, packetId: number): void {
-  if (session.pendingQos2?.delete(packetId)) session.journal?.incomingRelease(packetId);
-  session.connection.pubcomp({ messageId: packetId });
+  if (session.pendingQos2?.delete(packetId)) {
+    session.journal?.incomingRelease(packetId);
+    session.connection.pubcomp({ messageId: packetId });
+  } else {
+    session.connection.pubcomp({ messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
+  }
+}
+
+/**
+ * MQTT 5 checks before a PUBLISH is handled: our Receive Maximum (0x93) and topic aliases (0x94 for an
+ * alias of 0 or above our maximum, 0x82 for an empty topic with an unknown alias). A client-to-server
+ * alias is resolved here and left out of the properties passed on: aliases belong to one connection.
+ */
+function acceptV5(session: ClientSession, v5: Mqtt5State, packet: IPublishPacket): boolean {
+  const connection = session.connection;
+  if (packet.qos > 0) {
+    const unacknowledged = v5.incomingQos1 + (session.pendingQos2?.size ?? 0);
+    const repeat = packet.qos === 2 && session.pendingQos2?.has(packet.messageId ?? -1) === true;
+    if (!repeat && unacknowledged >= session.core.mqtt5.receiveMaximum) {
+      connection.protocolError(
+        MqttErrorCode.ReceiveMaximumExceeded,
+        `more than ${session.core.mqtt5.receiveMaximum} QoS 1/2 publishes unacknowledged`,
+      );
+      return false;
+    }
+  }
+  const properties = packet.properties;
+  if (properties === undefined) return true;
+  const alias = properties.topicAlias;
+  if (alias !== undefined) {
+    const maximum = session.core.mqtt5.topicAliasMaximum;
+    if (alias === 0 || alias > maximum) {
+      connection.protocolError(
+        MqttErrorCode.TopicAliasInvalid,
+        `topic alias ${alias} is not within 1..${maximum}`,
+      );
+      return false;
+    }
+    if (packet.topic === '') {
+      const topic = v5.aliases?.get(alias);
+      if (topic === undefined) {
+        connection.protocolError(MqttErrorCode.ProtocolError, `topic alias ${alias} was never set`);
+        return false;
+      }
+      packet.topic = topic;
+    } else {
+      (v5.aliases ??= new Map()).set(alias, packet.topic);
+    }
+    delete properties.topicAlias;
+  }
+  // Subscription identifiers are the server's to set on deliveries [MQTT-3.3.4-6].
+  delete properties.subscriptionIdentifier;
+  return true;
 }
 
 function processPublish(
@@ -73,6 +160,7 @@ function processPublish(
   req: number | undefined,
   retain: boolean,
   qos: QoS,
+  properties: PublishProperties | undefined,
 ): PublishOutcome {
   const core = session.core;
   // A 1-2 character topic is a link alias set up through `emitter/link/`.
@@ -92,5 +180,5 @@ function processPublish(
     core.requests.handle(session, channel, payload, req).catch((error: unknown) => session.fail(error));
     return undefined;
   }
-  return core.pubsub.publish(session, channel, payload, retain, qos);
+  return core.pubsub.publish(session, channel, payload, retain, qos, properties);
 }

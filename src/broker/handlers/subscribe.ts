@@ -1,6 +1,13 @@
 import type { ISubscribePacket } from 'mqtt-packet';
-import { normalizeSubscribeTopic, parseChannel, type QoS } from '../../channel/index.js';
+import {
+  normalizeSubscribeTopic,
+  parseChannel,
+  type QoS,
+  type SubscriptionOptions,
+} from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
+import { MqttErrorCode } from '../../mqtt/index.js';
+import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
@@ -8,26 +15,83 @@ const SUBACK_FAILURE = 0x80;
 
 /**
  * SUBSCRIBE: each filter is authorised and added at the QoS asked for (0, 1 or 2, all served); stored
- * messages replay at that QoS. SUBACK lists the grants, then any errors follow on `emitter/error/`.
+ * messages replay at that QoS. SUBACK lists the grants (MQTT 5: or a reason code per filter), then any
+ * errors follow on `emitter/error/`. MQTT 5 options: No Local, Retain As Published, Retain Handling and
+ * the Subscription Identifier; `$share/<group>/<filter>` is Emitter's `KEY/$share/<group>/<channel>`.
  */
 export async function handleSubscribe(session: ClientSession, packet: ISubscribePacket): Promise<void> {
   const granted: number[] = [];
   const errors: EmitterError[] = [];
-  for (const { topic, qos } of packet.subscriptions) {
+  const v5 = session.v5 !== undefined;
+  const identifier = v5 ? firstIdentifier(packet.properties?.subscriptionIdentifier) : undefined;
+  for (const subscription of packet.subscriptions) {
+    const { qos } = subscription;
     const asked = (qos >= 0 && qos <= 2 ? qos : 0) as QoS;
+    let topic = subscription.topic;
+    const shared = v5 ? sharedToEmitter(topic) : undefined;
+    if (shared !== undefined) {
+      if (subscription.nl === true) {
+        // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+        session.connection.protocolError(MqttErrorCode.ProtocolError, 'No Local on a shared subscription');
+        return;
+      }
+      topic = shared;
+    }
+    const options: SubscriptionOptions | undefined =
+      v5 && (subscription.nl === true || subscription.rap === true || identifier !== undefined)
+        ? {
+            ...(subscription.nl === true ? { noLocal: true } : {}),
+            ...(subscription.rap === true ? { retainAsPublished: true } : {}),
+            ...(identifier !== undefined ? { identifier } : {}),
+          }
+        : undefined;
+    // Retain Handling: 0 stored messages at every subscribe, 1 only for a new subscription, 2 never.
+    const retainHandling = v5 ? (subscription.rh ?? 0) : 0;
+    const replay = retainHandling === 2 ? false : retainHandling === 1 ? 'if-new' : true;
     const channel = parseChannel(normalizeSubscribeTopic(topic));
     const result = topicTooLong(topic, session.core.limits)
       ? Errors.TopicTooLong
       : // Only a persistent session keeps the filter text (for its store): memory per idle connection.
-        await session.core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '');
+        await session.core.pubsub.subscribe(
+          session,
+          channel,
+          replay,
+          asked,
+          session.persistent ? topic : '',
+          options,
+        );
     if (result instanceof EmitterError) {
-      granted.push(SUBACK_FAILURE);
+      // MQTT 5 says why per filter; 3.1.1 has one failure code.
+      granted.push(v5 ? reasonCodeOf(result, 'subscribe') : SUBACK_FAILURE);
       errors.push(result);
     } else {
       granted.push(asked);
-      session.journal?.subscribe(topic, asked);
+      session.journal?.subscribe(topic, asked, options);
     }
   }
-  session.connection.suback({ messageId: packet.messageId, granted });
+  session.connection.suback({
+    messageId: packet.messageId,
+    granted,
+    ...(errors.length > 0 ? { properties: { reasonString: reasonStringOf(errors) } } : {}),
+  });
   for (const error of errors) session.sendError(error, packet.messageId);
+}
+
+/**
+ * An MQTT 5 shared subscription `$share/<group>/<filter>` as Emitter writes it, `<key>/$share/<group>/<channel>`
+ * (the filter starts with the channel key); undefined for any other filter.
+ */
+export function sharedToEmitter(filter: string): string | undefined {
+  if (!filter.startsWith('$share/')) return undefined;
+  const groupEnd = filter.indexOf('/', 7);
+  if (groupEnd <= 7) return undefined;
+  const group = filter.slice(7, groupEnd);
+  const rest = filter.slice(groupEnd + 1);
+  const keyEnd = rest.indexOf('/');
+  if (keyEnd <= 0) return undefined;
+  return `${rest.slice(0, keyEnd)}/$share/${group}/${rest.slice(keyEnd + 1)}`;
+}
+
+function firstIdentifier(value: number | number[] | undefined): number | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,16 +1,34 @@
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { normalizeSubscribeTopic, parseChannel } from '../../channel/index.js';
 import type { EmitterError } from '../../errors.js';
+import { ReasonCode } from '../../mqtt/index.js';
+import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import type { ClientSession } from '../session.js';
+import { sharedToEmitter } from './subscribe.js';
 
-/** UNSUBSCRIBE: removes each topic filter (a persistent session's store too), then UNSUBACK, then errors. */
+/**
+ * UNSUBSCRIBE: removes each topic filter (a persistent session's store too), then UNSUBACK (MQTT 5: a
+ * reason code per filter, 0x11 for one that was not subscribed), then errors.
+ */
 export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePacket): void {
   const errors: EmitterError[] = [];
-  for (const topic of packet.unsubscriptions) {
+  const codes: number[] = [];
+  for (const filter of packet.unsubscriptions) {
+    const topic = (session.v5 && sharedToEmitter(filter)) || filter;
+    const before = session.subscriptions.size;
     const error = session.core.pubsub.unsubscribe(session, parseChannel(normalizeSubscribeTopic(topic)));
-    if (error) errors.push(error);
-    else session.journal?.unsubscribe(topic);
+    if (error) {
+      errors.push(error);
+      codes.push(reasonCodeOf(error, 'subscribe'));
+    } else {
+      session.journal?.unsubscribe(topic);
+      codes.push(session.subscriptions.size < before ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
+    }
   }
-  session.connection.unsuback({ messageId: packet.messageId });
+  session.connection.unsuback({
+    messageId: packet.messageId,
+    granted: codes,
+    ...(errors.length > 0 ? { properties: { reasonString: reasonStringOf(errors) } } : {}),
+  });
   for (const error of errors) session.sendError(error, packet.messageId);
 }

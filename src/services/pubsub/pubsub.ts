@@ -13,10 +13,11 @@ import {
   type QoS,
   type Ssid,
   type SubscriptionTrie,
+  type SubscriptionOptions,
 } from '../../channel/index.js';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
-import { Delivery } from '../../mqtt/index.js';
+import { Delivery, type PublishProperties } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
 import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
@@ -57,6 +58,8 @@ export interface LastWill {
   readonly retain: boolean;
   /** The will's QoS: deliveries go at min(this, each subscription's granted QoS). */
   readonly qos?: QoS;
+  /** MQTT 5 will properties, published as the PUBLISH properties. */
+  readonly properties?: PublishProperties;
 }
 
 /** A storage operation pubsub performs for a client. */
@@ -99,6 +102,7 @@ export class PubSub {
     payload: Buffer,
     retain = false,
     qos: QoS = 0,
+    properties?: PublishProperties,
   ): PublishOutcome {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
@@ -106,11 +110,14 @@ export class PubSub {
     if (key instanceof EmitterError) return key;
     if (this.deps.counters) this.deps.counters.messagesIn++;
     const exclude = channel.options.me === 0 ? sender : undefined;
-    const ttl = messageTtl(channel.options, retain);
+    let ttl = messageTtl(channel.options, retain);
+    // An MQTT 5 Message Expiry Interval also bounds how long a stored (retained) copy is kept.
+    const expiry = properties?.messageExpiryInterval;
+    if (expiry !== undefined && ttl > expiry) ttl = Math.max(1, expiry);
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
         this.deps.trie.matchChannel(key.contract, channel.query),
-        new Delivery(channel.channel, payload, qos),
+        withOrigin(new Delivery(channel.channel, payload, qos, false, undefined, properties), sender, retain),
         exclude,
         { contract: key.contract, levels: channel.query },
       );
@@ -135,7 +142,7 @@ export class PubSub {
     );
     this.deliverMatch(
       this.deps.trie.match(ssid),
-      new Delivery(channel.channel, payload, qos, false, message.id),
+      withOrigin(new Delivery(channel.channel, payload, qos, false, message.id, properties), sender, retain),
       exclude,
       { contract: key.contract, levels: channel.query },
     );
@@ -156,7 +163,9 @@ export class PubSub {
     const channel = parseChannel(will.topic);
     if (channel.kind !== ChannelKind.Static || channel.key === 'emitter')
       return Promise.resolve(Errors.BadRequest);
-    return Promise.resolve(this.publish(undefined, channel, will.payload, will.retain, will.qos ?? 0));
+    return Promise.resolve(
+      this.publish(undefined, channel, will.payload, will.retain, will.qos ?? 0, will.properties),
+    );
   }
 
   // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
@@ -194,9 +203,9 @@ export class PubSub {
       // extra call per recipient (direct subscriptions are already one per subscriber).
       const excludeId = exclude?.id;
       for (let i = 0; i < direct.length; i++) {
-        const { subscriber, qos } = direct[i];
+        const { subscriber, qos, options } = direct[i];
         if (subscriber.id === excludeId) continue;
-        subscriber.deliver(delivery, qos < cap ? qos : cap, route);
+        subscriber.deliver(delivery, qos < cap ? qos : cap, route, options);
         if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
       }
       if (this.deps.counters) this.deps.counters.messagesOut += sent;
@@ -223,9 +232,10 @@ export class PubSub {
   async subscribe(
     session: Session,
     channel: ParsedChannel,
-    replay = true,
+    replay: boolean | 'if-new' = true,
     qos: QoS = 0,
     topic = '',
+    options?: SubscriptionOptions,
   ): Promise<EmitterError | SessionSubscription> {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
@@ -233,19 +243,19 @@ export class PubSub {
     });
     if (key instanceof EmitterError) return key;
     const max = this.deps.maxSubscriptions ?? Infinity;
-    if (
-      session.subscriptions.size >= max &&
-      !session.subscriptions.has(ssidKey(ssidOf(key.contract, channel.query)))
-    ) {
+    const known = session.subscriptions.has(ssidKey(ssidOf(key.contract, channel.query)));
+    if (session.subscriptions.size >= max && !known) {
       return Errors.TooManySubscriptions;
     }
+    // MQTT 5 Retain Handling 1: stored (retained) messages only for a subscription that is new.
+    if (replay === 'if-new') replay = !known;
     if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
-      return this.add(session, key, channel, qos, topic);
+      return this.add(session, key, channel, qos, topic, options);
     }
     // Subscribe first, hold live messages while the stored ones are read, send the stored ones, then
     // the held ones the replay did not contain: no gap, no duplicate, no overtaking at the seam.
     const hold = session.holdDeliveries();
-    const subscription = this.add(session, key, channel, qos, topic);
+    const subscription = this.add(session, key, channel, qos, topic, options);
     try {
       if (this.deps.counters) this.deps.counters.storageQueries++;
       const messages = await this.deps.storage.query(subscription.ssid, {
@@ -304,16 +314,17 @@ export class PubSub {
     channel: ParsedChannel,
     qos: QoS,
     topic: string,
+    options?: SubscriptionOptions,
   ): SessionSubscription {
     const ssid = ssidOf(key.contract, channel.query);
     const id = ssidKey(ssid);
     const existing = session.subscriptions.get(id);
-    if (existing && existing.qos === qos) return existing;
+    if (existing && existing.qos === qos && options === undefined) return existing;
     const subscription: SessionSubscription = existing
       ? { ...existing, qos, topic: topic || existing.topic }
       : { ssid, channel: channel.channel, qos, topic };
     session.subscriptions.set(id, subscription);
-    this.deps.trie.subscribe(ssid, session, qos);
+    this.deps.trie.subscribe(ssid, session, qos, options);
     if (!existing) for (const listener of this.listeners) listener.subscribed(session, subscription);
     return subscription;
   }
@@ -341,4 +352,12 @@ export class PubSub {
     this.deps.trie.unsubscribe(subscription.ssid, session);
     for (const listener of this.listeners) listener.unsubscribed(session, subscription);
   }
+}
+
+// Who published a message and with which RETAIN flag: MQTT 5 subscriptions with No Local or Retain As
+// Published look at them.
+function withOrigin(delivery: Delivery, sender: Session | undefined, retain: boolean): Delivery {
+  if (sender !== undefined) delivery.senderId = sender.id;
+  if (retain) delivery.publishedRetain = true;
+  return delivery;
 }
