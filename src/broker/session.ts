@@ -45,6 +45,12 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   persistent = false;
   /** The session is over: nothing is delivered to it any more. */
   ended = false;
+  /** CONNECT was accepted (CONNACK 0 sent) on this session. */
+  accepted = false;
+  /** @internal packets that came while an async `authenticate` hook decides; they wait for it. */
+  waiting: Packet[] | undefined;
+  /** @internal publishes wait here for the async `authorizePublish` answers before them (order kept). */
+  publishGate: Promise<unknown> | undefined;
   /** @internal set by the CONNECT handler. */
   will: Will | undefined;
   /** @internal QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice. */
@@ -105,7 +111,17 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
 
   /** @internal a packet from the client (MqttConnectionHandler). */
   handlePacket(packet: Packet): void {
-    handlePacket(this, packet);
+    if (this.waiting !== undefined) this.waiting.push(packet);
+    else handlePacket(this, packet);
+  }
+
+  /** @internal an async `authenticate` answered: handle the packets that came meanwhile, in order. */
+  stopWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting === undefined) return;
+    // A packet handled here may make the session wait again (it never does today: only CONNECT waits).
+    for (const packet of waiting) this.handlePacket(packet);
   }
 
   /** @internal the connection closed (MqttConnectionHandler). */
@@ -149,22 +165,26 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     const connection = this.connection;
     if (connection.writableLength <= this.core.limits.outgoingBuffer)
       connection.writeEncoded(delivery.packet(0, connection.protocolVersion));
-    else this.slowConsumer();
+    else this.slowConsumer(delivery);
   }
 
   // A client that stops reading must not grow our memory: drop what it cannot take, or close it.
-  private slowConsumer(): void {
+  private slowConsumer(delivery: Delivery): void {
     if (this.core.limits.slowConsumer === 'disconnect') {
       this.core.counters.slowConsumersClosed++;
       this.connection.destroy();
     } else {
       this.core.counters.droppedSlowConsumer++;
     }
+    if (this.core.events.watchDropped)
+      this.core.events.emit('dropped', { client: this, topic: delivery.topic, reason: 'slowConsumer' });
   }
 
   /** @internal a waiting QoS > 0 message was dropped to keep the queue within its bounds. */
-  queueDropped(): void {
+  queueDropped(topic?: string): void {
     this.core.counters.droppedQueued++;
+    if (this.core.events.watchDropped)
+      this.core.events.emit('dropped', { client: this, topic: topic ?? '', reason: 'queueFull' });
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { ISubscribePacket } from 'mqtt-packet';
 import { normalizeSubscribeTopic, parseChannel, type QoS } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
+import { callHook, HOOK_REFUSED } from '../hooks.js';
+import { keyedTopic } from '../keyless.js';
 import { topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
@@ -15,11 +17,24 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
   const errors: EmitterError[] = [];
   for (const { topic, qos } of packet.subscriptions) {
     const asked = (qos >= 0 && qos <= 2 ? qos : 0) as QoS;
-    const channel = parseChannel(normalizeSubscribeTopic(topic));
-    const result = topicTooLong(topic, session.core.limits)
+    const core = session.core;
+    const channel = parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
+    const authorize = core.hooks.authorizeSubscribe;
+    const refusal =
+      authorize === undefined || channel.kind === 0
+        ? undefined
+        : await callHook(
+            'authorizeSubscribe',
+            session,
+            () => authorize(session, { topic, channel: channel.channel, qos: asked }),
+            HOOK_REFUSED,
+            core.hookOptions,
+          );
+    const result = topicTooLong(topic, core.limits)
       ? Errors.TopicTooLong
-      : // Only a persistent session keeps the filter text (for its store): memory per idle connection.
-        await session.core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '');
+      : (refusal ??
+        // Only a persistent session keeps the filter text (for its store): memory per idle connection.
+        (await core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '')));
     if (result instanceof EmitterError) {
       granted.push(SUBACK_FAILURE);
       errors.push(result);
