@@ -32,5 +32,19 @@ export {
   type SessionStore,
   type SessionStoreConfig,
   type Storage,
+  type StorageConfig,
+  type StoredMessage,
+  type StorageQuery,
   type StoredSubscription,
+} from './storage/index.js';
+// For providers of one's own (README "Custom providers"; conformance suites in `emitter-ts/testing`).
+export { commonSettings, type CommonSettings } from './storage/config.js';
+export { planQuery, ResultCollector, type QueryPlan } from './storage/query.js';
+export {
+  compareMessageIds,
+  isExpired,
+  matchesPattern,
+  StorageError,
+  StorageErrorCode,
+  type StorageHealth,
 } from './storage/index.js';
