@@ -109,7 +109,9 @@ function processPublish(
   );
   const gate = session.publishGate;
   if (!(refusal instanceof Promise) && gate === undefined) {
-    return refusal ?? observed(session, parsed, payload, retain, qos);
+    return refusal === undefined
+      ? observed(session, parsed, payload, retain, qos)
+      : refusedBy(session, parsed, refusal);
   }
   // An answer that takes time must not let a later publish of this client overtake this one.
   const decided: Promise<EmitterError | undefined> = Promise.all([gate, refusal]).then(([, answer]) =>
