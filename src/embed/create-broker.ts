@@ -7,7 +7,7 @@ import { ConfigError, configSchema } from '../config/index.js';
 import { refuseUnknownSettings } from '../config/unknown.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import type { Route as HttpRoute } from '../http/handler.js';
-import { KeyAuthority } from '../security/index.js';
+import { generateLicense, KeyAuthority } from '../security/index.js';
 import type { SessionStore, Storage } from '../storage/index.js';
 import {
   clusterNodeName,
@@ -56,7 +56,13 @@ export async function createBroker(options: CreateBrokerOptions = {}): Promise<B
   const logger = options.logger ?? pino({ level: config.logging.level, base: undefined });
   // Certificates are checked before anything opens or a licence is made.
   const tls = tlsOptions(config);
-  const license = resolveLicense(config, logger);
+  // Keyless and in memory, nothing outlives the process: a licence of the moment does, without a notice.
+  const ephemeral =
+    options.channelKeys === false &&
+    !config.license &&
+    !options.storage &&
+    config.storage.provider === 'inmemory';
+  const license = ephemeral ? generateLicense().license : resolveLicense(config, logger);
   const authority = new KeyAuthority(license);
   const redisUrls = clusterRedisUrls(config);
   const nodeName = clusterNodeName(config);
