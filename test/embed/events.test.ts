@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, test } from 'node:test';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { createBroker, type Broker, type DroppedEvent } from '../../src/index.js';
 import { generateLicense } from '../../src/security/index.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
@@ -105,4 +107,55 @@ test('events: removing the last listener turns the flags off again', async () =>
   assert.equal(broker.events.watchPublished, true);
   broker.off('published', listener);
   assert.equal(broker.events.watchPublished, false);
+});
+
+test('events: a subscriber that stops reading makes `dropped` events with reason slowConsumer', async () => {
+  const { license } = generateLicense();
+  const broker = await createBroker({
+    config: { listen: '127.0.0.1:0', license: license.toString(), limit: { outgoingBuffer: 64 * 1024 } },
+    logger: captureLogs().logger,
+  });
+  brokers.push(broker);
+  const { port } = await broker.listen();
+  const publisher = await connectClient(port, { clientId: 'flooder' });
+  clients.push(publisher);
+  const key = await keygen(publisher, license.newMasterKey(), 'flood/', 'rw');
+  // A subscriber that reads its SUBACK, then nothing more.
+  const socket = net.connect(port, '127.0.0.1');
+  after(() => socket.destroy());
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const subscribed = new Promise<void>((resolve) =>
+    parser.on('packet', (packet: Packet) => {
+      if (packet.cmd === 'suback') resolve();
+    }),
+  );
+  socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+  socket.write(
+    Buffer.concat([
+      mqttPacket.generate({
+        cmd: 'connect',
+        clientId: 'sleeper',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 0,
+      }),
+      mqttPacket.generate({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [{ topic: `${key}/flood/`, qos: 0 }],
+      }),
+    ]),
+  );
+  await within(subscribed, 5000, 'SUBACK');
+  socket.pause();
+
+  let drop: DroppedEvent | undefined;
+  broker.on('dropped', (event) => (drop ??= event));
+  const payload = Buffer.alloc(60_000, 1);
+  // Bounded: at most 2,000 messages (the kernel's socket buffers fill long before).
+  for (let i = 0; i < 2000 && drop === undefined; i++)
+    await publisher.mqtt.publishAsync(`${key}/flood/`, payload);
+  assert.ok(drop, 'a dropped event');
+  assert.deepEqual([drop.client.clientId, drop.topic, drop.reason], ['sleeper', 'flood/', 'slowConsumer']);
 });
