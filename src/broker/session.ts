@@ -1,6 +1,6 @@
 import type { Packet } from 'mqtt-packet';
 import { PassThrough } from 'node:stream';
-import { CompactMap, type ParsedChannel, type QoS } from '../channel/index.js';
+import { CompactMap, parseChannel, type ParsedChannel, type QoS } from '../channel/index.js';
 import type { EmitterError } from '../errors.js';
 import {
   Delivery,
@@ -13,6 +13,8 @@ import type { DeliveryHold, Session, SessionSubscription } from '../services/ses
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
 import { handlePacket } from './handlers/index.js';
+import { callHook, HOOK_REFUSED } from './hooks.js';
+import { keyedTopic } from './keyless.js';
 import type { SessionJournal } from './journal.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 
@@ -281,7 +283,35 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.will = undefined;
     // The will is a publish by this client: same key checks (retained when the key has `s`); silently
     // dropped when they fail, as there is no one left to tell.
-    if (publishWill && will) void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
+    if (publishWill && will) this.publishWill(will);
+  }
+
+  // The will goes through `authorizePublish` too (a refusal drops it: nobody is left to tell).
+  private publishWill(will: Will): void {
+    const core = this.core;
+    const keyed = keyedTopic(core.keylessKey, will.topic);
+    const publish = (): void =>
+      void core.pubsub.publishWill(
+        keyed === will.topic ? will : { ...will, topic: keyed },
+        core.limits.messageSize,
+      );
+    const authorize = core.hooks.authorizePublish;
+    if (authorize === undefined) return publish();
+    const message = { ...will, channel: parseChannel(keyed).channel };
+    const refusal = callHook(
+      'authorizePublish',
+      this,
+      () => authorize(this, message),
+      HOOK_REFUSED,
+      core.hookOptions,
+    );
+    if (!(refusal instanceof Promise)) {
+      if (refusal === undefined) publish();
+      return;
+    }
+    void refusal.then((answer) => {
+      if (answer === undefined) publish();
+    });
   }
 }
 

@@ -234,3 +234,46 @@ test('channelKeys: false — keyless topics (`room/1`), the hooks are the only r
   await late.mqtt.subscribeAsync('history/?last=1');
   assert.equal((await late.next((m) => m.topic === 'history/')).payload.toString(), 'kept');
 });
+
+test('authorizePublish decides on last wills too: a refused will is dropped, an allowed one delivered', async () => {
+  const asked: string[] = [];
+  const { broker, port } = await embedded(
+    {
+      authorizePublish: (_client, message) => {
+        asked.push(message.topic);
+        return message.channel !== 'wills/secret/';
+      },
+    },
+    { channelKeys: false },
+  );
+  const watcher = await client(port);
+  await watcher.mqtt.subscribeAsync('wills/+');
+  const disconnected = (clientId: string): Promise<void> =>
+    new Promise((resolve) =>
+      broker.on('clientDisconnected', (gone) => {
+        if (gone.clientId === clientId) resolve();
+      }),
+    );
+  const secret = await connectClient(port, {
+    clientId: 'secret',
+    will: { topic: 'wills/secret', payload: Buffer.from('hidden'), qos: 0, retain: false },
+  });
+  const open = await connectClient(port, {
+    clientId: 'open',
+    will: { topic: 'wills/open', payload: Buffer.from('shown'), qos: 0, retain: false },
+  });
+  // Dropped connections (no DISCONNECT): their wills are published, or not.
+  const secretGone = disconnected('secret');
+  secret.mqtt.stream.destroy();
+  await within(secretGone, 5000, 'the first client to be gone');
+  open.mqtt.stream.destroy();
+  const will = await watcher.next();
+  assert.deepEqual([will.topic, will.payload.toString()], ['wills/open/', 'shown']);
+  assert.deepEqual(
+    watcher.received.map((message) => message.topic),
+    ['wills/open/'],
+  );
+  assert.deepEqual(asked, ['wills/secret', 'wills/open']);
+  secret.mqtt.end(true);
+  open.mqtt.end(true);
+});

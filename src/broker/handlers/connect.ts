@@ -1,7 +1,6 @@
 import type { IConnectPacket } from 'mqtt-packet';
 import type { QoS } from '../../channel/index.js';
 import { callHook, type ConnectRefusal } from '../hooks.js';
-import { keyedTopic } from '../keyless.js';
 import type { ClientSession } from '../session.js';
 
 // MQTT 5 CONNACK reason code for a protocol level this broker does not serve.
@@ -42,7 +41,7 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
   if (packet.will) {
     const { topic, payload, qos, retain } = packet.will;
     session.will = {
-      topic: keyedTopic(session.core.keylessKey, topic),
+      topic,
       payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
       qos: (qos ?? 0) as QoS,
       retain: retain ?? false,
