@@ -297,7 +297,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
       );
     const authorize = core.hooks.authorizePublish;
     if (authorize === undefined) return publish();
-    const message = { ...will, channel: parseChannel(keyed).channel };
+    const channel = parseChannel(keyed);
+    // The channel key first, as for any publish: the hook is only asked about what the key allows.
+    if (core.pubsub.checkWrite(channel) !== undefined) return;
+    const message = { ...will, channel: channel.channel };
     const refusal = callHook(
       'authorizePublish',
       this,

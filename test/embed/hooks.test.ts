@@ -170,6 +170,7 @@ test('authorizePublish refuses one topic: the publisher gets 403 on emitter/erro
   const readOnly = await keygen(publisher, secret, 'news/#/', 'r');
   await publisher.mqtt.publishAsync(`${readOnly}/news/public/`, 'x');
   assert.equal((await publisher.nextJson('emitter/error/')).status, 401);
+  assert.equal(seen.length, 2);
 });
 
 test('authorizePublish answering late keeps one client’s publishes in order', async () => {
@@ -191,8 +192,12 @@ test('authorizePublish answering late keeps one client’s publishes in order', 
 });
 
 test('authorizeSubscribe refuses a filter (SUBACK 0x80, 403 on emitter/error/); authorizeRequest refuses keygen on its topic', async () => {
+  let subscribeAsked = 0;
   const { port, secret } = await embedded({
-    authorizeSubscribe: (_client, subscription) => !subscription.channel.startsWith('admin/'),
+    authorizeSubscribe: (_client, subscription) => {
+      subscribeAsked++;
+      return !subscription.channel.startsWith('admin/');
+    },
     authorizeRequest: (client, request) =>
       request.name !== 'keygen' || client.username === 'admin'
         ? true
@@ -201,9 +206,16 @@ test('authorizeSubscribe refuses a filter (SUBACK 0x80, 403 on emitter/error/); 
   const admin = await client(port, { username: 'admin' });
   const key = await keygen(admin, secret, '#/', 'r');
   const user = await client(port, { username: 'user' });
+  // Keys first: a filter the key does not open is refused (401) before the hook is asked.
+  await assert.rejects(
+    user.mqtt.subscribeAsync(`${key}/admin/`.replace(key, 'not-a-key')),
+    /Subscribe error/,
+  );
+  assert.equal((await user.nextJson('emitter/error/')).status, 401);
   // mqtt.js rejects a SUBACK with 0x80 (the broker refused the filter).
   await assert.rejects(user.mqtt.subscribeAsync(`${key}/admin/`), /Subscribe error/);
   await user.mqtt.subscribeAsync(`${key}/lobby/`);
+  assert.equal(subscribeAsked, 2);
   assert.equal((await user.nextJson('emitter/error/')).status, 403);
   await user.mqtt.publishAsync('emitter/keygen/', JSON.stringify({ key: secret, channel: 'x/', type: 'r' }));
   const reply = await user.nextJson('emitter/keygen/');

@@ -99,6 +99,9 @@ function processPublish(
   if (authorize === undefined && !events.watchPublished && !events.watchDropped)
     return core.pubsub.publish(session, channel, payload, retain, qos);
   if (authorize === undefined) return observed(session, channel, payload, retain, qos);
+  // The channel key first: the hook is only asked about what the key allows.
+  const denied = core.pubsub.checkWrite(channel);
+  if (denied !== undefined) return refusedBy(session, channel, denied);
   const parsed = channel;
   const refusal = callHook(
     'authorizePublish',

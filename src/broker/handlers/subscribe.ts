@@ -20,21 +20,26 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
     const core = session.core;
     const channel = parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
     const authorize = core.hooks.authorizeSubscribe;
-    const refusal =
-      authorize === undefined || channel.kind === 0
-        ? undefined
-        : await callHook(
-            'authorizeSubscribe',
-            session,
-            () => authorize(session, { topic, channel: channel.channel, qos: asked }),
-            HOOK_REFUSED,
-            core.hookOptions,
-          );
-    const result = topicTooLong(topic, core.limits)
-      ? Errors.TopicTooLong
-      : (refusal ??
-        // Only a persistent session keeps the filter text (for its store): memory per idle connection.
-        (await core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : '')));
+    let result: EmitterError | object;
+    if (topicTooLong(topic, core.limits)) result = Errors.TopicTooLong;
+    else {
+      // The application's rule, asked only about what the limits and the channel key allow.
+      const refusal =
+        authorize === undefined
+          ? undefined
+          : (core.pubsub.checkRead(channel) ??
+            (await callHook(
+              'authorizeSubscribe',
+              session,
+              () => authorize(session, { topic, channel: channel.channel, qos: asked }),
+              HOOK_REFUSED,
+              core.hookOptions,
+            )));
+      // Only a persistent session keeps the filter text (for its store): memory per idle connection.
+      result =
+        refusal ??
+        (await core.pubsub.subscribe(session, channel, true, asked, session.persistent ? topic : ''));
+    }
     if (result instanceof EmitterError) {
       granted.push(SUBACK_FAILURE);
       errors.push(result);
