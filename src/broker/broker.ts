@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { createDashboardRoutes } from '../http/dashboard/page.js';
 import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { createPresenceRoute } from '../http/presence-route.js';
-import { ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
+import { parseChannel, ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import {
   listenSharedPort,
@@ -20,7 +20,7 @@ import {
   type SharedPortServer,
 } from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
-import { EmitterError } from '../errors.js';
+import { EmitterError, Errors } from '../errors.js';
 import { createKeygenHandler } from '../services/keygen/handler.js';
 import { createKeyBanHandler } from '../services/keyban/handler.js';
 import { createLinkHandler } from '../services/link/handler.js';
@@ -38,6 +38,7 @@ import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RefusalLog } from './refusal-log.js';
 import { DEFAULT_SESSION_SETTINGS, SessionRegistry, type SessionSettings } from './registry.js';
+import { keyedTopic } from './keyless.js';
 import { RequestRouter, type RequestRouterOptions } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -383,6 +384,29 @@ export class Broker implements BrokerCore {
         HOOK_REFUSED,
         this.hookOptions,
       );
+  }
+
+  /**
+   * Publishes from the application (Aedes' `publish`): `topic` as a client would write it (with its
+   * channel key, or keyless under `channelKeys: false`; options such as `?ttl=60` included). Resolves once
+   * delivered (and stored, with a ttl); rejects with the `EmitterError` a client would get.
+   */
+  async publish(
+    topic: string,
+    payload: Buffer | string,
+    options: { readonly qos?: QoS; readonly retain?: boolean } = {},
+  ): Promise<void> {
+    const channel = parseChannel(keyedTopic(this.keylessKey, topic));
+    if (channel.key === 'emitter') throw Errors.Forbidden;
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const error = await this.pubsub.publish(
+      undefined,
+      channel,
+      bytes,
+      options.retain ?? false,
+      options.qos ?? 0,
+    );
+    if (error) throw error;
   }
 
   /** Adds a listener for one of the broker's events (README "Use it as a library"). */

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import { ConfigError, createBroker, type Broker } from '../../src/index.js';
+import { ConfigError, createBroker, EmitterError, type Broker } from '../../src/index.js';
 import { connectClient } from '../helpers/clients.js';
 import { within } from '../helpers/wait.js';
 
@@ -161,3 +161,28 @@ async function keygenOn(client: mqtt.MqttClient, secret: string, channel: string
   assert.equal(body.status, 200);
   return body.key as string;
 }
+
+test('broker.publish: the application publishes as a client would (key checked; keyless too)', async () => {
+  const { broker, secret } = await embedded();
+  const { port } = await broker.listen();
+  const reader = await connectClient(port);
+  const key = await keygenOn(reader.mqtt, secret, 'server/');
+  await reader.mqtt.subscribeAsync(`${key}/server/`);
+  await broker.publish(`${key}/server/`, 'from the app');
+  assert.equal((await reader.next((m) => m.topic === 'server/')).payload.toString(), 'from the app');
+  await assert.rejects(broker.publish('not-a-key/server/', 'x'), (error: unknown) => {
+    return error instanceof EmitterError && error.status === 401;
+  });
+  await reader.end();
+
+  const keyless = await createBroker({ config: {}, logger: silent, channelKeys: false });
+  brokers.push(keyless);
+  const own = net.createServer((socket) => keyless.handle(socket));
+  const ownPort = await listening(own);
+  after(() => closeServer(own));
+  const plain = await connectClient(ownPort);
+  await plain.mqtt.subscribeAsync('news/+');
+  await keyless.publish('news/1', 'keyless from the app', { qos: 1 });
+  assert.equal((await plain.next()).payload.toString(), 'keyless from the app');
+  await plain.end();
+});
