@@ -139,6 +139,7 @@ export class Broker implements BrokerCore {
   readonly hooks: BrokerHooks;
   readonly hookOptions: BrokerCore['hookOptions'];
   readonly events = new BrokerEvents();
+  plainPublish = true;
   readonly keylessKey: string | undefined;
   private started: Promise<void> | undefined;
   // What `attach` added to the application's servers, taken off again by `close`.
@@ -151,6 +152,12 @@ export class Broker implements BrokerCore {
     this.hookOptions = {
       logger: options.logger,
       timeoutMs: options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+    };
+    // One flag for the publish path to read instead of four.
+    this.plainPublish = this.hooks.authorizePublish === undefined;
+    this.events.onWatchChange = () => {
+      this.plainPublish =
+        this.hooks.authorizePublish === undefined && !this.events.watchPublished && !this.events.watchDropped;
     };
     this.events.onListenerError = (event, error) =>
       this.logger.error({ event, err: error }, 'a broker event listener threw');

@@ -31,6 +31,8 @@ export interface BrokerCore {
   readonly hooks: BrokerHooks;
   /** How hooks are called: where their failures are logged, how long they may take. */
   readonly hookOptions: { readonly logger: Logger; readonly timeoutMs: number };
+  /** True while no `authorizePublish` hook is set and nobody listens to `published` or `dropped`. */
+  readonly plainPublish: boolean;
   /** The broker's events (flags say whether anyone listens). */
   readonly events: BrokerEvents;
   /** The key keyless topics are read with (`channelKeys: false`); undefined when clients send keys. */

@@ -88,6 +88,8 @@ export class BrokerEvents {
 
   /** Where a throwing listener is reported; the broker logs it. */
   onListenerError: (event: BrokerEventName, error: unknown) => void = () => undefined;
+  /** Called after the flags changed (the broker folds them into its publish fast-path flag). */
+  onWatchChange: () => void = () => undefined;
 
   private refresh(): void {
     const count = (event: BrokerEventName) => this.emitter.listenerCount(event) > 0;
@@ -95,5 +97,6 @@ export class BrokerEvents {
     this.watchDropped = count('dropped');
     this.watchClients =
       count('clientConnected') || count('clientDisconnected') || count('subscribed') || count('unsubscribed');
+    this.onWatchChange();
   }
 }

@@ -103,10 +103,11 @@ test('events: removing the last listener turns the flags off again', async () =>
   });
   brokers.push(broker);
   const listener = (): void => undefined;
+  assert.equal(broker.plainPublish, true);
   broker.on('published', listener);
-  assert.equal(broker.events.watchPublished, true);
+  assert.deepEqual([broker.events.watchPublished, broker.plainPublish], [true, false]);
   broker.off('published', listener);
-  assert.equal(broker.events.watchPublished, false);
+  assert.deepEqual([broker.events.watchPublished, broker.plainPublish], [false, true]);
 });
 
 test('events: a subscriber that stops reading makes `dropped` events with reason slowConsumer', async () => {

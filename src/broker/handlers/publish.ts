@@ -94,10 +94,8 @@ function processPublish(
     core.requests.handle(session, channel, payload, req).catch((error: unknown) => session.fail(error));
     return undefined;
   }
+  if (core.plainPublish) return core.pubsub.publish(session, channel, payload, retain, qos);
   const authorize = core.hooks.authorizePublish;
-  const events = core.events;
-  if (authorize === undefined && !events.watchPublished && !events.watchDropped)
-    return core.pubsub.publish(session, channel, payload, retain, qos);
   if (authorize === undefined) return observed(session, channel, payload, retain, qos);
   // The channel key first: the hook is only asked about what the key allows.
   const denied = core.pubsub.checkWrite(channel);
