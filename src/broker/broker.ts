@@ -1,13 +1,27 @@
-import type { RequestListener } from 'node:http';
+import http, { type IncomingMessage, type RequestListener } from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createDashboardRoutes } from '../http/dashboard/page.js';
 import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { createPresenceRoute } from '../http/presence-route.js';
-import { ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
+import { parseChannel, ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
-import { listenSharedPort, ReasonCode, type MqttConnection, type SharedPortServer } from '../mqtt/index.js';
+import {
+  listenSharedPort,
+  MqttConnection,
+  ReasonCode,
+  selectSubprotocol,
+  webSocketStream,
+  type MqttConnectionOptions,
+  type SharedPortServer,
+} from '../mqtt/index.js';
 import { KeyAuthority, type License } from '../security/index.js';
+import { EmitterError, Errors } from '../errors.js';
 import { createKeygenHandler } from '../services/keygen/handler.js';
 import { createKeyBanHandler } from '../services/keyban/handler.js';
 import { createLinkHandler } from '../services/link/handler.js';
@@ -18,13 +32,16 @@ import { PubSub } from '../services/pubsub/pubsub.js';
 import { InMemorySessionStore, InMemoryStorage, type SessionStore, type Storage } from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
+import { BrokerEvents, type BrokerEventMap, type BrokerEventName } from './events.js';
+import { callHook, DEFAULT_HOOK_TIMEOUT_MS, HOOK_REFUSED, type BrokerHooks } from './hooks.js';
 import { ListenError } from './listen-error.js';
 import { BrokerCounters, createMetricsRegistry } from './metrics.js';
 import { startMonitor, type Monitor, type MonitorOptions } from './monitor.js';
 import { RefusalLog } from './refusal-log.js';
 import { DEFAULT_MQTT5_SETTINGS, type Mqtt5Settings } from './mqtt5.js';
 import { DEFAULT_SESSION_SETTINGS, SessionRegistry, type SessionSettings } from './registry.js';
-import { RequestRouter } from './requests.js';
+import { keyedTopic } from './keyless.js';
+import { RequestRouter, type RequestRouterOptions } from './requests.js';
 import { ClientSession } from './session.js';
 
 /** A host and port to listen on. */
@@ -73,6 +90,21 @@ export interface BrokerOptions {
   readonly sessions?: Partial<SessionSettings> & { readonly store?: SessionStore };
   /** What MQTT 5 clients are told in CONNACK and held to (Receive Maximum, Topic Alias Maximum, ...). */
   readonly mqtt5?: Partial<Mqtt5Settings>;
+  /** The application's rules (README "Use it as a library"). */
+  readonly hooks?: BrokerHooks;
+  /** Milliseconds a hook may take before it counts as a refusal (default 5000). */
+  readonly hookTimeoutMs?: number;
+  /**
+   * `false`: clients write channels without a key (`room/1`) and every client may use every channel, so
+   * the hooks are the only rules. Default `true` (Emitter's channel keys, checked before the hooks).
+   */
+  readonly channelKeys?: boolean;
+}
+
+/** Where the WebSocket endpoint of `attach(httpServer)` answers. */
+export interface AttachOptions {
+  /** The path of the WebSocket upgrade (default `/mqtt`); other paths are left to the application. */
+  readonly path?: string;
 }
 
 const DEFAULT_MESSAGE_SIZE = 65536;
@@ -109,9 +141,31 @@ export class Broker implements BrokerCore {
   private connectWindow = 0;
   private connectsInWindow = 0;
   private readonly logger: Logger;
+  readonly hooks: BrokerHooks;
+  readonly hookOptions: BrokerCore['hookOptions'];
+  readonly events = new BrokerEvents();
+  plainPublish = true;
+  readonly keylessKey: string | undefined;
+  private started: Promise<void> | undefined;
+  // What `attach` added to the application's servers, taken off again by `close`.
+  private readonly detachers: Array<() => void> = [];
+  private readonly connectionOptions: MqttConnectionOptions;
 
   constructor(private readonly options: BrokerOptions) {
     this.logger = options.logger;
+    this.hooks = options.hooks ?? {};
+    this.hookOptions = {
+      logger: options.logger,
+      timeoutMs: options.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
+    };
+    // One flag for the publish path to read instead of four.
+    this.plainPublish = this.hooks.authorizePublish === undefined;
+    this.events.onWatchChange = () => {
+      this.plainPublish =
+        this.hooks.authorizePublish === undefined && !this.events.watchPublished && !this.events.watchDropped;
+    };
+    this.events.onListenerError = (event, error) =>
+      this.logger.error({ event, err: error }, 'a broker event listener threw');
     this.refusals = new RefusalLog(options.logger);
     this.limits = {
       messageSize: options.limits?.messageSize ?? DEFAULT_MESSAGE_SIZE,
@@ -121,6 +175,12 @@ export class Broker implements BrokerCore {
       maxTopicLevels: options.limits?.maxTopicLevels ?? 32,
     };
     this.authority = options.authority ?? new KeyAuthority(options.license);
+    this.keylessKey = options.channelKeys === false ? keylessKey(options.license, this.authority) : undefined;
+    this.connectionOptions = {
+      maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
+      connectTimeout: options.limits?.connectTimeoutMs,
+      readRate: options.limits?.readRate ?? 100000,
+    };
     this.trie = new SubscriptionTrie<Subscriber>(options.matcher ?? 'emitter');
     this.cluster = options.cluster ?? new LocalCluster('local');
     this.replicateSubscriptions();
@@ -135,6 +195,16 @@ export class Broker implements BrokerCore {
     });
     this.presence = new PresenceService({ authority: this.authority, trie: this.trie, pubsub: this.pubsub });
     this.pubsub.addListener(this.presence);
+    this.pubsub.addListener({
+      subscribed: (session, subscription) => {
+        if (this.events.watchClients && session instanceof ClientSession)
+          this.events.emit('subscribed', session, { channel: subscription.channel, qos: subscription.qos });
+      },
+      unsubscribed: (session, subscription) => {
+        if (this.events.watchClients && session instanceof ClientSession)
+          this.events.emit('unsubscribed', session, { channel: subscription.channel });
+      },
+    });
     const { store: _store, ...sessionSettings } = options.sessions ?? {};
     this.sessionLimits = { ...DEFAULT_SESSION_SETTINGS, ...definedOnly(sessionSettings) };
     this.mqtt5 = { ...DEFAULT_MQTT5_SETTINGS, ...definedOnly(options.mqtt5 ?? {}) };
@@ -153,7 +223,12 @@ export class Broker implements BrokerCore {
         createKeyBanHandler(this.authority),
         createHistoryHandler(this.pubsub),
       ],
-      { logger: this.logger, counters: this.counters, refusals: this.refusals },
+      {
+        logger: this.logger,
+        counters: this.counters,
+        refusals: this.refusals,
+        authorize: this.requestHook(),
+      },
     );
     this.metrics = createMetricsRegistry({
       counters: this.counters,
@@ -194,14 +269,8 @@ export class Broker implements BrokerCore {
    * start rejects with a `ListenError`, after closing whatever had started (so the process can exit).
    */
   async listen(): Promise<{ port: number; tlsPort?: number }> {
-    await this.cluster.start(this.clusterHost());
-    const restored = await this.registry.restore();
-    if (restored > 0) this.logger.info({ sessions: restored }, 'restored persistent sessions');
-    const connection = {
-      maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
-      connectTimeout: this.options.limits?.connectTimeoutMs,
-      readRate: this.options.limits?.readRate ?? 100000,
-    };
+    await this.start();
+    const connection = this.connectionOptions;
     const onConnection = (conn: MqttConnection) => this.accept(conn);
     const plain = await this.bind('plain', this.options.listen, { connection, onConnection });
     const port = plain.address().port;
@@ -239,6 +308,130 @@ export class Broker implements BrokerCore {
       'listening for MQTT, WebSocket and HTTP over TLS',
     );
     return { port, tlsPort };
+  }
+
+  /**
+   * Joins the cluster and puts stored persistent sessions back; `listen` calls it, and so does
+   * `createBroker`, before anything can connect. Idempotent.
+   */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.cluster.start(this.clusterHost());
+      const restored = await this.registry.restore();
+      if (restored > 0) this.logger.info({ sessions: restored }, 'restored persistent sessions');
+    })();
+    return this.started;
+  }
+
+  /** Serves one client over a duplex byte stream the application accepted itself (Aedes' `handle`). */
+  handle(stream: Duplex, remoteAddress?: string): void {
+    if (stream instanceof net.Socket) stream.setNoDelay(true);
+    this.accept(new MqttConnection(stream, this.connectionOptions, remoteAddress));
+  }
+
+  /**
+   * Serves MQTT on a server the application already has: on an `http.Server` or `https.Server`, MQTT over
+   * WebSocket at `options.path` (default `/mqtt`; its other routes and upgrades are left alone); on a
+   * `tls.Server` or `net.Server`, MQTT on every connection. `close()` takes the broker off the server
+   * again (the server itself is the application's to close). Returns a function that does it now.
+   */
+  attach(server: net.Server, options: AttachOptions = {}): () => void {
+    let detach: () => void;
+    if (server instanceof http.Server || server instanceof https.Server) {
+      detach = this.attachWebSocket(server, options.path ?? '/mqtt');
+    } else {
+      const event = server instanceof tls.Server ? 'secureConnection' : 'connection';
+      const onSocket = (socket: net.Socket): void => this.handle(socket);
+      server.on(event, onSocket);
+      detach = () => server.off(event, onSocket);
+    }
+    let attached = true;
+    const once = (): void => {
+      if (!attached) return;
+      attached = false;
+      detach();
+      const index = this.detachers.indexOf(once);
+      if (index >= 0) this.detachers.splice(index, 1);
+    };
+    this.detachers.push(once);
+    return once;
+  }
+
+  private attachWebSocket(server: http.Server, path: string): () => void {
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: (this.connectionOptions.maxPacketSize ?? 1 << 20) + 16,
+      handleProtocols: (offered) => selectSubprotocol(offered),
+    });
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (requestPath(request) !== path) {
+        // Another path is the application's; nobody else listening means nobody will answer it.
+        if (server.listenerCount('upgrade') === 1) socket.destroy();
+        return;
+      }
+      if (this.closing || (request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        this.handle(webSocketStream(ws), request.socket.remoteAddress ?? '');
+      });
+    };
+    server.on('upgrade', onUpgrade);
+    return () => {
+      server.off('upgrade', onUpgrade);
+      wss.close();
+    };
+  }
+
+  // The `authorizeRequest` hook as the request router calls it; undefined when the application set none.
+  private requestHook(): RequestRouterOptions['authorize'] {
+    const hook = this.hooks.authorizeRequest;
+    if (hook === undefined) return undefined;
+    return (session, name, payload) =>
+      callHook(
+        'authorizeRequest',
+        session as ClientSession,
+        () => hook(session as ClientSession, { name, payload }),
+        HOOK_REFUSED,
+        this.hookOptions,
+      );
+  }
+
+  /**
+   * Publishes from the application (Aedes' `publish`): `topic` as a client would write it (with its
+   * channel key, or keyless under `channelKeys: false`; options such as `?ttl=60` included). Resolves once
+   * delivered (and stored, with a ttl); rejects with the `EmitterError` a client would get.
+   */
+  async publish(
+    topic: string,
+    payload: Buffer | string,
+    options: { readonly qos?: QoS; readonly retain?: boolean } = {},
+  ): Promise<void> {
+    const channel = parseChannel(keyedTopic(this.keylessKey, topic));
+    if (channel.key === 'emitter') throw Errors.Forbidden;
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const error = await this.pubsub.publish(
+      undefined,
+      channel,
+      bytes,
+      options.retain ?? false,
+      options.qos ?? 0,
+    );
+    if (error) throw error;
+  }
+
+  /** Adds a listener for one of the broker's events (README "Use it as a library"). */
+  on<E extends BrokerEventName>(event: E, listener: (...args: BrokerEventMap[E]) => void): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Removes an event listener. */
+  off<E extends BrokerEventName>(event: E, listener: (...args: BrokerEventMap[E]) => void): this {
+    this.events.off(event, listener);
+    return this;
   }
 
   private localSubscriptions(): number {
@@ -317,6 +510,7 @@ export class Broker implements BrokerCore {
   async close(): Promise<void> {
     this.closing = true;
     this.monitor?.stop();
+    for (const detach of [...this.detachers]) detach();
     await Promise.all([...this.sessions.values()].map((session) => session.drain()));
     for (const session of this.sessions.values())
       session.connection.disconnect(ReasonCode.ServerShuttingDown, 'the server is shutting down');
@@ -345,6 +539,7 @@ export class Broker implements BrokerCore {
   }
 
   sessionConnected(session: ClientSession): void {
+    if (this.events.watchClients) this.events.emit('clientConnected', session);
     // Guarded: reading the address costs a system call. Read here, it stays known after the close.
     if (!this.logger.isLevelEnabled('debug')) return;
     const { id, clientId, connection } = session;
@@ -360,6 +555,8 @@ export class Broker implements BrokerCore {
     this.counters.bytesOut += session.connection.bytesSent;
     this.presence.dropSession(session);
     this.registry.disconnected(session);
+    // Only sessions that were connected (CONNACK sent) are told as disconnected.
+    if (this.events.watchClients && session.accepted) this.events.emit('clientDisconnected', session);
     if (!this.logger.isLevelEnabled('debug')) return;
     const { id, clientId, connection } = session;
     this.logger.debug(
@@ -451,6 +648,25 @@ function grantedIn(trie: SubscriptionTrie<Subscriber>, route: Route, sessionId: 
     }
   }
   return granted;
+}
+
+// The path of a request, without its query.
+function requestPath(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+// The key keyless topics are read with: all permissions on `#/`, made from the licence's master key.
+function keylessKey(license: License, authority: KeyAuthority): string {
+  const created = authority.createKey({
+    secret: license.newMasterKey(),
+    channel: '#/',
+    type: 'rwslp',
+    ttl: 0,
+  });
+  if (created instanceof EmitterError) throw new Error(`cannot make the keyless key: ${created.message}`);
+  return created.key;
 }
 
 // Leaves out keys whose value is undefined, so they do not override defaults when spread.

@@ -1,4 +1,7 @@
 import type { Cluster } from '../cluster/index.js';
+import type { Logger } from 'pino';
+import type { BrokerEvents } from './events.js';
+import type { BrokerHooks } from './hooks.js';
 import type { BrokerCounters } from './metrics.js';
 import type { PubSub } from '../services/pubsub/pubsub.js';
 import type { RefusalLog } from './refusal-log.js';
@@ -29,6 +32,16 @@ export interface BrokerCore {
   readonly registry: SessionRegistry;
   /** In-flight window and queue bounds of every session. */
   readonly sessionLimits: SessionSettings;
+  /** The application's hooks (each optional; unset costs nothing). */
+  readonly hooks: BrokerHooks;
+  /** How hooks are called: where their failures are logged, how long they may take. */
+  readonly hookOptions: { readonly logger: Logger; readonly timeoutMs: number };
+  /** True while no `authorizePublish` hook is set and nobody listens to `published` or `dropped`. */
+  readonly plainPublish: boolean;
+  /** The broker's events (flags say whether anyone listens). */
+  readonly events: BrokerEvents;
+  /** The key keyless topics are read with (`channelKeys: false`); undefined when clients send keys. */
+  readonly keylessKey: string | undefined;
   sessionConnected(session: ClientSession): void;
   /** A session's connection closed (the session itself may live on, persistent and offline). */
   sessionClosed(session: ClientSession): void;

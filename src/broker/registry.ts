@@ -4,6 +4,7 @@
  */
 
 import { normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
+import { keyedTopic } from './keyless.js';
 import { Delivery, type PublishProperties } from '../mqtt/index.js';
 import { OutgoingState, type SessionRecord, type SessionStore } from '../storage/index.js';
 import type { BrokerCore } from './core.js';
@@ -213,7 +214,7 @@ export class SessionRegistry {
       // Authorised again: a key banned or expired meanwhile no longer subscribes.
       await this.core.pubsub.subscribe(
         session,
-        parseChannel(normalizeSubscribeTopic(topic)),
+        parseChannel(keyedTopic(this.core.keylessKey, normalizeSubscribeTopic(topic))),
         false,
         qos,
         topic,

@@ -14,6 +14,12 @@ export interface RequestRouterOptions {
   readonly counters?: { error(status: number): void };
   /** Logs refused requests (info, rate-limited). */
   readonly refusals?: RefusalLog;
+  /** The application's `authorizeRequest` hook, called (safely) before the handler; absent when not set. */
+  readonly authorize?: (
+    session: Session,
+    name: string,
+    payload: Buffer,
+  ) => EmitterError | undefined | Promise<EmitterError | undefined>;
 }
 
 /** Routes `emitter/<name>/` publishes to the built-in request handlers and sends their replies. */
@@ -48,8 +54,14 @@ export class RequestRouter {
       : `emitter/${channel.channel}`;
     const handler = channel.levels.length === 1 ? this.handlers.get(channel.levels[0]) : undefined;
     let result: RequestResult;
+    const refusal =
+      handler && this.options.authorize
+        ? await this.options.authorize(session, handler.name, payload)
+        : undefined;
     if (!handler) {
       result = Errors.NotFound;
+    } else if (refusal !== undefined) {
+      result = refusal;
     } else {
       try {
         result = await handler.handle(session, payload);

@@ -1,6 +1,6 @@
 import type { Packet } from 'mqtt-packet';
 import { PassThrough } from 'node:stream';
-import { CompactMap, type ParsedChannel, type QoS } from '../channel/index.js';
+import { CompactMap, parseChannel, type ParsedChannel, type QoS } from '../channel/index.js';
 import type { EmitterError } from '../errors.js';
 import {
   Delivery,
@@ -16,6 +16,8 @@ import type { DeliveryHold, Session, SessionSubscription } from '../services/ses
 import { newConnectionId } from './connection-id.js';
 import type { BrokerCore } from './core.js';
 import { handlePacket } from './handlers/index.js';
+import { callHook, HOOK_REFUSED } from './hooks.js';
+import { keyedTopic } from './keyless.js';
 import type { SessionJournal } from './journal.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 
@@ -70,6 +72,12 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   persistent = false;
   /** The session is over: nothing is delivered to it any more. */
   ended = false;
+  /** CONNECT was accepted (CONNACK 0 sent) on this session. */
+  accepted = false;
+  /** @internal packets that came while an async `authenticate` hook decides; they wait for it. */
+  waiting: Packet[] | undefined;
+  /** @internal publishes wait here for the async `authorizePublish` answers before them (order kept). */
+  publishGate: Promise<unknown> | undefined;
   /** @internal set by the CONNECT handler. */
   will: Will | undefined;
   /** @internal QoS 2 packet ids received but not yet released, so a re-sent PUBLISH is not delivered twice. */
@@ -132,7 +140,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
 
   /** @internal a packet from the client (MqttConnectionHandler). */
   handlePacket(packet: Packet): void {
-    handlePacket(this, packet);
+    if (this.waiting !== undefined) this.waiting.push(packet);
+    else handlePacket(this, packet);
   }
 
   /** @internal the connection closed (MqttConnectionHandler). */
@@ -179,7 +188,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
       return this.sendWithOptions(delivery, options);
     if (!this.online || (delivery.expiresAt !== 0 && delivery.expired)) return;
     const connection = this.connection;
-    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer(delivery);
     const packet = delivery.packet(0, connection.protocolVersion);
     // Above the client's Maximum Packet Size it is dropped, as if sent [MQTT-3.1.2-25].
     if (connection.peerMaxPacketSize === 0 || connection.fits(packet)) connection.writeEncoded(packet);
@@ -191,7 +200,7 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   private sendWithOptions(delivery: Delivery, options: SubscriptionOptions | undefined): void {
     if (!this.online || delivery.expired) return;
     const connection = this.connection;
-    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer();
+    if (connection.writableLength > this.core.limits.outgoingBuffer) return this.slowConsumer(delivery);
     const retain = options?.retainAsPublished === true ? delivery.publishedRetain : delivery.retain;
     const alias = this.aliasOf(delivery.topic);
     const packet = delivery.packetFor(0, 5, retain, options?.identifier, alias);
@@ -220,18 +229,22 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   }
 
   // A client that stops reading must not grow our memory: drop what it cannot take, or close it.
-  private slowConsumer(): void {
+  private slowConsumer(delivery: Delivery): void {
     if (this.core.limits.slowConsumer === 'disconnect') {
       this.core.counters.slowConsumersClosed++;
       this.connection.destroy();
     } else {
       this.core.counters.droppedSlowConsumer++;
     }
+    if (this.core.events.watchDropped)
+      this.core.events.emit('dropped', { client: this, topic: delivery.topic, reason: 'slowConsumer' });
   }
 
   /** @internal a waiting QoS > 0 message was dropped to keep the queue within its bounds. */
-  queueDropped(): void {
+  queueDropped(topic?: string): void {
     this.core.counters.droppedQueued++;
+    if (this.core.events.watchDropped)
+      this.core.events.emit('dropped', { client: this, topic: topic ?? '', reason: 'queueFull' });
   }
 
   /** @internal a message above the client's Maximum Packet Size was not sent (MQTT 5). */
@@ -376,10 +389,35 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.publishWill(will);
   }
 
-  // The will is a publish by this client: same key checks (retained when the key has `s`); silently
-  // dropped when they fail, as there is no one left to tell.
+  // The will goes through `authorizePublish` too (a refusal drops it: nobody is left to tell).
   private publishWill(will: Will): void {
-    void this.core.pubsub.publishWill(will, this.core.limits.messageSize);
+    const core = this.core;
+    const keyed = keyedTopic(core.keylessKey, will.topic);
+    const publish = (): void =>
+      void core.pubsub.publishWill(
+        keyed === will.topic ? will : { ...will, topic: keyed },
+        core.limits.messageSize,
+      );
+    const authorize = core.hooks.authorizePublish;
+    if (authorize === undefined) return publish();
+    const channel = parseChannel(keyed);
+    // The channel key first, as for any publish: the hook is only asked about what the key allows.
+    if (core.pubsub.checkWrite(channel) !== undefined) return;
+    const message = { ...will, channel: channel.channel };
+    const refusal = callHook(
+      'authorizePublish',
+      this,
+      () => authorize(this, message),
+      HOOK_REFUSED,
+      core.hookOptions,
+    );
+    if (!(refusal instanceof Promise)) {
+      if (refusal === undefined) publish();
+      return;
+    }
+    void refusal.then((answer) => {
+      if (answer === undefined) publish();
+    });
   }
 }
 

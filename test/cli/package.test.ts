@@ -67,6 +67,7 @@ test('npm pack builds dist/ on prepack; the tarball installs into an empty folde
     'package/dist/index.d.ts',
     'package/dist/client/index.js',
     'package/dist/client/browser.js',
+    'package/dist/testing/index.js',
     'package/dist/dashboard.browser.js',
     'package/LICENSE',
     'package/README.md',
@@ -89,6 +90,18 @@ test('npm pack builds dist/ on prepack; the tarball installs into an empty folde
     existsSync(join(install, 'node_modules/.bin/emitter')),
     'the package links its `emitter` command',
   );
+
+  // The library entry points resolve from an application's folder (README "Use it as a library").
+  const library = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "const m = await import('emitter-ts'); const t = await import('emitter-ts/testing'); console.log(typeof m.createBroker, typeof t.runStorageConformance, typeof t.runSessionStoreConformance);",
+    ],
+    { cwd: install, env: npmEnv() },
+  );
+  assert.equal(library.stdout.trim(), 'function function function');
 
   const version = await run('npx', ['--no-install', 'emitter', 'version'], { cwd: install, env: npmEnv() });
   assert.match(version.stdout, /^emitter-ts \d+\.\d+\.\d+/);

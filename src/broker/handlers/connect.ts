@@ -3,6 +3,7 @@ import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { QoS } from '../../channel/index.js';
 import { ReasonCode } from '../../mqtt/index.js';
 import { packetSizeFor } from '../mqtt5.js';
+import { callHook, type ConnectRefusal } from '../hooks.js';
 import type { ClientSession } from '../session.js';
 
 // MQTT 3.1.1 CONNACK return codes.
@@ -10,6 +11,7 @@ const UNACCEPTABLE_PROTOCOL_VERSION = 1;
 const IDENTIFIER_REJECTED = 2;
 // Session Expiry Interval meaning "never" [MQTT-3.1.2.11.2].
 const NEVER_EXPIRES = 0xffffffff;
+const CONNECT_REFUSALS: Record<ConnectRefusal, number> = { badCredentials: 4, notAuthorized: 5 };
 
 /**
  * CONNECT: checks the protocol level, then finds the client's session (`SessionRegistry.connect`): a
@@ -37,12 +39,49 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
   session.username = packet.username ?? '';
   session.clientId = clientId;
   session.will = willOf(packet);
-  whenPrepared(session, clientId, clean, () => {
-    const { serving, present } = session.core.registry.connect(session, clean);
-    connection.connack({ returnCode: 0, sessionPresent: present });
-    session.core.sessionConnected(serving);
-    if (present) serving.resumeDeliveries();
+  authenticateThen(session, packet, () =>
+    whenPrepared(session, clientId, clean, () => {
+      const { serving, present } = session.core.registry.connect(session, clean);
+      connection.connack({ returnCode: 0, sessionPresent: present });
+      connected(session, serving, present);
+    }),
+  );
+}
+
+/**
+ * Runs `accept` once the application's `authenticate` hook (if any) let the client in; refuses it
+ * otherwise. Packets sent right behind CONNECT wait for an async answer (handled in order after it).
+ */
+function authenticateThen(session: ClientSession, packet: IConnectPacket, accept: () => void): void {
+  const authenticate = session.core.hooks.authenticate;
+  if (authenticate === undefined) return accept();
+  const password = typeof packet.password === 'string' ? Buffer.from(packet.password) : packet.password;
+  const refusal = callHook(
+    'authenticate',
+    session,
+    () => authenticate(session, packet.username, password),
+    'notAuthorized' as ConnectRefusal,
+    session.core.hookOptions,
+  );
+  if (!(refusal instanceof Promise)) return refusal === undefined ? accept() : refuse(session, refusal);
+  session.waiting = [];
+  void refusal.then((answer) => {
+    if (!session.online) return;
+    if (answer === undefined) return accept();
+    session.waiting = undefined;
+    refuse(session, answer);
   });
+}
+
+/** The client is in: `serving` (itself, or the persistent session it resumed) serves it from now on. */
+function connected(session: ClientSession, serving: ClientSession, present: boolean): void {
+  serving.accepted = true;
+  session.core.sessionConnected(serving);
+  if (present) serving.resumeDeliveries();
+  // Packets that came while an async authenticate answered go to the session now serving, in order.
+  const waiting = session.waiting;
+  session.waiting = undefined;
+  if (waiting !== undefined) for (const packet of waiting) serving.handlePacket(packet);
 }
 
 /**
@@ -119,12 +158,13 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
     connection.keepAlive(settings.serverKeepAlive);
   }
   const cleanStart = packet.clean !== false;
-  whenPrepared(session, clientId, cleanStart, () => {
-    const { serving, present } = core.registry.connect(session, cleanStart, expiryMs > 0);
-    connection.connack({ reasonCode: ReasonCode.Success, sessionPresent: present, properties: ack });
-    core.sessionConnected(serving);
-    if (present) serving.resumeDeliveries();
-  });
+  authenticateThen(session, packet, () =>
+    whenPrepared(session, clientId, cleanStart, () => {
+      const { serving, present } = core.registry.connect(session, cleanStart, expiryMs > 0);
+      connection.connack({ reasonCode: ReasonCode.Success, sessionPresent: present, properties: ack });
+      connected(session, serving, present);
+    }),
+  );
 }
 
 function willOf(packet: IConnectPacket): ClientSession['will'] {
@@ -143,4 +183,18 @@ function willOf(packet: IConnectPacket): ClientSession['will'] {
     properties,
     ...(willDelayInterval ? { delayMs: willDelayInterval * 1000 } : {}),
   };
+}
+
+// The will is dropped: a refused client never connected.
+function refuse(session: ClientSession, refusal: ConnectRefusal): void {
+  session.will = undefined;
+  const connection = session.connection;
+  if (connection.protocolVersion === 5) {
+    // MQTT 5's own codes: Bad User Name or Password 0x86, Not Authorized 0x87.
+    const reasonCode = refusal === 'badCredentials' ? 0x86 : 0x87;
+    connection.connack({ reasonCode, sessionPresent: false });
+  } else {
+    connection.connack({ returnCode: CONNECT_REFUSALS[refusal] ?? 5, sessionPresent: false });
+  }
+  connection.end();
 }

@@ -1,12 +1,14 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import { ChannelKind, parseChannel, type QoS } from '../../channel/index.js';
-import { Errors, type EmitterError } from '../../errors.js';
+import { ChannelKind, parseChannel, type ParsedChannel, type QoS } from '../../channel/index.js';
+import { EmitterError, Errors } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
 import { isUtf8 } from 'node:buffer';
 import { MqttErrorCode, ReasonCode, type PublishProperties } from '../../mqtt/index.js';
-import { collectQueuedWrites } from '../journal.js';
 import { reasonCodeOf } from '../mqtt5.js';
 import type { ClientSession, Mqtt5State } from '../session.js';
+import { callHook, HOOK_REFUSED } from '../hooks.js';
+import { collectQueuedWrites } from '../journal.js';
+import { keyedTopic } from '../keyless.js';
 import { topicTooLong } from '../topic-limits.js';
 
 /**
@@ -170,7 +172,7 @@ function processPublish(
   // A client usually publishes to the same topic again and again: parse it once.
   let channel = session.lastPublished;
   if (channel === undefined || expanded !== session.lastPublishedTopic) {
-    channel = parseChannel(expanded);
+    channel = parseChannel(keyedTopic(core.keylessKey, expanded));
     session.lastPublished = channel;
     session.lastPublishedTopic = expanded;
   }
@@ -180,5 +182,68 @@ function processPublish(
     core.requests.handle(session, channel, payload, req).catch((error: unknown) => session.fail(error));
     return undefined;
   }
-  return core.pubsub.publish(session, channel, payload, retain, qos, properties);
+  if (core.plainPublish) return core.pubsub.publish(session, channel, payload, retain, qos, properties);
+  const authorize = core.hooks.authorizePublish;
+  if (authorize === undefined) return observed(session, channel, payload, retain, qos, properties);
+  // The channel key first: the hook is only asked about what the key allows.
+  const denied = core.pubsub.checkWrite(channel);
+  if (denied !== undefined) return refusedBy(session, channel, denied);
+  const parsed = channel;
+  const refusal = callHook(
+    'authorizePublish',
+    session,
+    () => authorize(session, { topic: expanded, channel: parsed.channel, payload, qos, retain }),
+    HOOK_REFUSED,
+    core.hookOptions,
+  );
+  const gate = session.publishGate;
+  if (!(refusal instanceof Promise) && gate === undefined) {
+    return refusal === undefined
+      ? observed(session, parsed, payload, retain, qos, properties)
+      : refusedBy(session, parsed, refusal);
+  }
+  // An answer that takes time must not let a later publish of this client overtake this one.
+  const decided: Promise<EmitterError | undefined> = Promise.all([gate, refusal]).then(([, answer]) =>
+    answer === undefined
+      ? observed(session, parsed, payload, retain, qos, properties)
+      : refusedBy(session, parsed, answer),
+  );
+  session.publishGate = decided;
+  void decided.finally(() => {
+    if (session.publishGate === decided) session.publishGate = undefined;
+  });
+  return decided;
+}
+
+// A publish that events watch: `published` once authorised (keys, then the hook), `dropped` when refused.
+function observed(
+  session: ClientSession,
+  channel: ParsedChannel,
+  payload: Buffer,
+  retain: boolean,
+  qos: QoS,
+  properties: PublishProperties | undefined,
+): PublishOutcome {
+  const outcome = session.core.pubsub.publish(session, channel, payload, retain, qos, properties);
+  if (outcome instanceof EmitterError) return refusedBy(session, channel, outcome);
+  if (session.core.events.watchPublished)
+    session.core.events.emit('published', {
+      client: session,
+      channel: channel.channel,
+      payload,
+      qos,
+      retain,
+    });
+  return outcome;
+}
+
+function refusedBy(session: ClientSession, channel: ParsedChannel, error: EmitterError): EmitterError {
+  if (session.core.events.watchDropped)
+    session.core.events.emit('dropped', {
+      client: session,
+      topic: channel.channel,
+      reason: 'refused',
+      status: error.status,
+    });
+  return error;
 }

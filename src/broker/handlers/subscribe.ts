@@ -8,6 +8,8 @@ import {
 import { EmitterError, Errors } from '../../errors.js';
 import { MqttErrorCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
+import { callHook, HOOK_REFUSED } from '../hooks.js';
+import { keyedTopic } from '../keyless.js';
 import { topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
@@ -48,18 +50,36 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
     // Retain Handling: 0 stored messages at every subscribe, 1 only for a new subscription, 2 never.
     const retainHandling = v5 ? (subscription.rh ?? 0) : 0;
     const replay = retainHandling === 2 ? false : retainHandling === 1 ? 'if-new' : true;
-    const channel = parseChannel(normalizeSubscribeTopic(topic));
-    const result = topicTooLong(topic, session.core.limits)
-      ? Errors.TopicTooLong
-      : // Only a persistent session keeps the filter text (for its store): memory per idle connection.
-        await session.core.pubsub.subscribe(
+    const core = session.core;
+    const channel = parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
+    const authorize = core.hooks.authorizeSubscribe;
+    let result: EmitterError | object;
+    if (topicTooLong(topic, core.limits)) result = Errors.TopicTooLong;
+    else {
+      // The application's rule, asked only about what the limits and the channel key allow.
+      const refusal =
+        authorize === undefined
+          ? undefined
+          : (core.pubsub.checkRead(channel) ??
+            (await callHook(
+              'authorizeSubscribe',
+              session,
+              () => authorize(session, { topic, channel: channel.channel, qos: asked }),
+              HOOK_REFUSED,
+              core.hookOptions,
+            )));
+      // Only a persistent session keeps the filter text (for its store): memory per idle connection.
+      result =
+        refusal ??
+        (await core.pubsub.subscribe(
           session,
           channel,
           replay,
           asked,
           session.persistent ? topic : '',
           options,
-        );
+        ));
+    }
     if (result instanceof EmitterError) {
       // MQTT 5 says why per filter; 3.1.1 has one failure code.
       granted.push(v5 ? reasonCodeOf(result, 'subscribe') : SUBACK_FAILURE);

@@ -3,6 +3,7 @@ import { normalizeSubscribeTopic, parseChannel } from '../../channel/index.js';
 import type { EmitterError } from '../../errors.js';
 import { ReasonCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
+import { keyedTopic } from '../keyless.js';
 import type { ClientSession } from '../session.js';
 import { sharedToEmitter } from './subscribe.js';
 
@@ -16,7 +17,8 @@ export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePa
   for (const filter of packet.unsubscriptions) {
     const topic = (session.v5 && sharedToEmitter(filter)) || filter;
     const before = session.subscriptions.size;
-    const error = session.core.pubsub.unsubscribe(session, parseChannel(normalizeSubscribeTopic(topic)));
+    const channel = parseChannel(keyedTopic(session.core.keylessKey, normalizeSubscribeTopic(topic)));
+    const error = session.core.pubsub.unsubscribe(session, channel);
     if (error) {
       errors.push(error);
       codes.push(reasonCodeOf(error, 'subscribe'));

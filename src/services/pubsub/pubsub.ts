@@ -168,6 +168,26 @@ export class PubSub {
     );
   }
 
+  /**
+   * The channel-key check of `publish` alone (same grant cache): lets a caller with further rules of its
+   * own (the broker's hooks) ask them only about what the key allows.
+   */
+  checkWrite(channel: ParsedChannel): EmitterError | undefined {
+    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+    if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;
+    const key = this.authorizeWrite(channel);
+    return key instanceof EmitterError ? key : undefined;
+  }
+
+  /** The channel-key check of `subscribe` alone. */
+  checkRead(channel: ParsedChannel): EmitterError | undefined {
+    if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
+    const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
+      rejectExtend: true,
+    });
+    return key instanceof EmitterError ? key : undefined;
+  }
+
   // A session hands back the same parsed channel for a repeated topic: its grant is remembered (a key's
   // grant on a channel never changes), while bans and expiry are checked again on every publish.
   private authorizeWrite(channel: ParsedChannel): ChannelKey | EmitterError {
