@@ -289,3 +289,38 @@ test('authorizePublish decides on last wills too: a refused will is dropped, an 
   secret.mqtt.end(true);
   open.mqtt.end(true);
 });
+
+test('MQTT 5 clients get the refusals as reason codes: authenticate 0x86 / 0x87 in CONNACK, authorizePublish 0x87 in PUBACK (and 403 on emitter/error/)', async () => {
+  const { port, secret } = await embedded({
+    authenticate: (_client, username, password) =>
+      USERS.get(username ?? '') === password?.toString()
+        ? true
+        : USERS.has(username ?? '')
+          ? 'badCredentials'
+          : 'notAuthorized',
+    authorizePublish: (_client, message) => message.channel !== 'secret/',
+  });
+  const refusedWith = async (username: string, password: string): Promise<number | undefined> => {
+    const client = await connectClient(port, { protocolVersion: 5, username, password }).then(
+      () => undefined,
+      (error: Error & { code?: number }) => error.code,
+    );
+    return client;
+  };
+  assert.equal(await refusedWith('alice', 'wrong'), 0x86);
+  assert.equal(await refusedWith('mallory', 'x'), 0x87);
+
+  const alice = await connectClient(port, { protocolVersion: 5, username: 'alice', password: 'wonderland' });
+  clients.push(alice);
+  const key = await keygen(alice, secret, 'secret/', 'rw');
+  const reasonCode = await new Promise<number | undefined>((resolve, reject) =>
+    alice.mqtt.publish(`${key}/secret/`, 'x', { qos: 1 }, (error, packet) => {
+      if (error && (error as Error & { code?: number }).code !== undefined)
+        resolve((error as Error & { code?: number }).code);
+      else if (error) reject(error);
+      else resolve((packet as { reasonCode?: number } | undefined)?.reasonCode);
+    }),
+  );
+  assert.equal(reasonCode, 0x87, 'PUBACK says not authorized');
+  assert.equal((await alice.nextJson('emitter/error/')).status, 403);
+});
