@@ -45,22 +45,10 @@ type Properties = NonNullable<IPublishPacket['properties']>;
  * array. An unknown or truncated property is an error.
  */
 export function decodePublishV5(frame: Buffer, headerLength: number): IPublishPacket | Error {
-  const flags = frame[0];
-  const qos = (flags >> 1) & 3;
-  if (qos === 3) return new Error('Packet must not have both QoS bits set to 1');
-  let at = headerLength;
-  if (at + 2 > frame.length) return new Error('Cannot parse topic');
-  const topicLength = frame.readUInt16BE(at);
-  at += 2;
-  if (at + topicLength > frame.length) return new Error('Cannot parse topic');
-  const topic = frame.toString('utf8', at, at + topicLength);
-  at += topicLength;
-  let messageId: number | undefined;
-  if (qos > 0) {
-    if (at + 2 > frame.length) return new Error('Cannot parse messageId');
-    messageId = frame.readUInt16BE(at);
-    at += 2;
-  }
+  // The fixed part is 3.1.1's; the properties sit between the packet id and the payload.
+  const packet = decodePublish(frame, headerLength);
+  if (packet instanceof Error) return packet;
+  let at = headerLength + 2 + frame.readUInt16BE(headerLength) + (packet.qos > 0 ? 2 : 0);
   // Property length: a variable byte integer.
   let length = 0;
   let multiplier = 1;
@@ -73,23 +61,12 @@ export function decodePublishV5(frame: Buffer, headerLength: number): IPublishPa
   }
   const end = at + length;
   if (end > frame.length) return new Error('Invalid property length');
-  let properties: Record<string, unknown> | undefined;
   if (length > 0) {
-    const parsed = readProperties(frame, at, end);
-    if (parsed instanceof Error) return parsed;
-    properties = parsed;
+    const properties = readProperties(frame, at, end);
+    if (properties instanceof Error) return properties;
+    packet.properties = properties as Properties;
   }
-  const packet: IPublishPacket = {
-    cmd: 'publish',
-    retain: (flags & 1) !== 0,
-    qos: qos as 0 | 1 | 2,
-    dup: (flags & 8) !== 0,
-    length: frame.length - headerLength,
-    topic,
-    payload: frame.subarray(end),
-  };
-  if (messageId !== undefined) packet.messageId = messageId;
-  if (properties !== undefined) packet.properties = properties as Properties;
+  packet.payload = frame.subarray(end);
   return packet;
 }
 
