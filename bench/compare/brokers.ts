@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateLicense, KeyAuthority } from '../../src/security/index.js';
+import type { ProtocolLevel } from './raw-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -13,6 +14,11 @@ export interface RunningBroker {
   readonly name: string;
   readonly pid: number;
   readonly port: number;
+  /**
+   * The protocol level a scenario's clients use against it when set, whatever the scenario's own: a
+   * 3.1.1 run of emitter-ts inside the rounds of an MQTT 5 row, so their CPU per message compare.
+   */
+  readonly protocolVersion?: ProtocolLevel;
   /** The topic to publish to / subscribe to for a channel like `bench/1/` (keys included for emitter-ts). */
   topic(channel: string): string;
   /** The topic subscribers receive for that channel. */

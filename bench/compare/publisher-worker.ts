@@ -2,8 +2,7 @@
 // batches of QoS 0 PUBLISH packets as the parent grants credit. The parent grants only what keeps a
 // bounded number of messages in flight end to end (sent, not yet received by the subscribers): a closed
 // loop, so a slow broker is measured at its own pace instead of piling a backlog into kernel buffers.
-import mqttPacket from 'mqtt-packet';
-import { RawClient } from './raw-client.js';
+import { publishFrame, RawClient, type ProtocolLevel } from './raw-client.js';
 
 /** What the parent sends first: where to connect and, per publisher, the topics its batch cycles over. */
 export interface PublisherJob {
@@ -12,6 +11,8 @@ export interface PublisherJob {
   readonly publishers: readonly (readonly string[])[];
   readonly payloadSize: number;
   readonly batch: number;
+  /** MQTT protocol level of the publishers (4: 3.1.1, 5). */
+  readonly protocolVersion: ProtocolLevel;
 }
 
 /** Messages from the parent after the job: credit to send, then the end of the run. */
@@ -35,20 +36,15 @@ process.once('message', (job: PublisherJob) => {
     const payload = Buffer.alloc(job.payloadSize, 0x61);
     const clients: RawClient[] = [];
     for (let i = 0; i < job.publishers.length; i++)
-      clients.push(await RawClient.connect(job.port, `${job.prefix}${i}`));
+      clients.push(
+        await RawClient.connect(job.port, `${job.prefix}${i}`, { protocolVersion: job.protocolVersion }),
+      );
     // A batch covers every topic of its publisher at least once.
     const sizes = job.publishers.map((topics) => Math.max(job.batch, topics.length));
     const batches = job.publishers.map((topics, p) =>
       Buffer.concat(
         Array.from({ length: sizes[p] }, (_, i) =>
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic: topics[i % topics.length],
-            payload,
-            qos: 0,
-            retain: false,
-            dup: false,
-          }),
+          publishFrame(topics[i % topics.length], payload, 0, job.protocolVersion),
         ),
       ),
     );

@@ -9,8 +9,8 @@ import type {
   PublisherMessage,
   PublisherReport,
 } from './publisher-worker.js';
-import type { SubscriberJob } from './subscriber-worker.js';
-import { RawClient } from './raw-client.js';
+import type { SubscriberCount, SubscriberJob } from './subscriber-worker.js';
+import { publishFrame, RawClient, withPacketId, type ProtocolLevel } from './raw-client.js';
 
 /** What one scenario run measured. */
 export interface Result {
@@ -32,6 +32,10 @@ export interface Result {
   readonly otherBusy?: number;
   /** Messages per second each publishing connection sent (to compare with a per-connection read limit). */
   readonly perConnectionRate?: number;
+  /** What bounds the figure when neither the broker nor the generator saturated a core. */
+  readonly bound?: string;
+  /** Set when the broker refused the scenario's clients (a broker without MQTT 5): there is no figure. */
+  readonly refused?: string;
   readonly detail?: string;
 }
 
@@ -41,9 +45,20 @@ export type Scenario = (broker: RunningBroker, seconds: number, scale: number) =
 const PAYLOAD = Buffer.alloc(64, 0x61);
 const BATCH = 100;
 
-export async function clients(broker: RunningBroker, count: number, prefix: string): Promise<RawClient[]> {
+export async function clients(
+  broker: RunningBroker,
+  count: number,
+  prefix: string,
+  protocolVersion: ProtocolLevel = 4,
+): Promise<RawClient[]> {
   const list: RawClient[] = [];
-  for (let i = 0; i < count; i++) list.push(await RawClient.connect(broker.port, `${prefix}${i}`));
+  try {
+    for (let i = 0; i < count; i++)
+      list.push(await RawClient.connect(broker.port, `${prefix}${i}`, { protocolVersion }));
+  } catch (error) {
+    for (const client of list) client.close();
+    throw error;
+  }
   return list;
 }
 
@@ -88,6 +103,7 @@ export async function runPublishers(
   subscribers: readonly RawClient[],
   fanout: number,
   seconds: number,
+  protocolVersion: ProtocolLevel = 4,
 ): Promise<PublisherRun> {
   const groups = Array.from({ length: Math.min(WORKERS, publishers.length) }, (_, w) =>
     publishers.filter((_, i) => i % WORKERS === w),
@@ -104,6 +120,7 @@ export async function runPublishers(
         publishers: group,
         payloadSize: 64,
         batch: BATCH,
+        protocolVersion,
       };
       children[w].send(job);
     });
@@ -183,12 +200,13 @@ async function throughput(
   publishers: readonly (readonly string[])[],
   subscribers: RawClient[],
   fanout: number,
+  protocolVersion: ProtocolLevel = 4,
 ): Promise<Result> {
   const cpu0 = cpuMicros(broker.pid);
   const machine0 = machineCpuMicros();
   const gen0 = process.cpuUsage();
   const started = Date.now();
-  const run = await runPublishers(broker.port, publishers, subscribers, fanout, seconds);
+  const run = await runPublishers(broker.port, publishers, subscribers, fanout, seconds, protocolVersion);
   const received = (): number => subscribers.reduce((sum, s) => sum + s.received, 0);
   // With at most a window in flight, what has not arrived a second after the last delivery was dropped.
   await settle(received, run.sent * fanout);
@@ -209,29 +227,38 @@ async function throughput(
     otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
     perConnectionRate: run.sent / elapsed / publishers.length,
     lost: Math.max(0, run.sent * fanout - delivered),
+    bound: `closed-loop window (${WINDOW_PER_PUBLISHER}/publisher) and round trips`,
   };
 }
 
-/** 8 publishers -> 1 subscriber on one channel, QoS 0, 64 B. */
-export const fanIn: Scenario = async (broker, seconds) => {
-  const [subscriber] = await clients(broker, 1, 'fin-sub');
-  await subscriber.subscribe(broker.topic('bench/fanin/'));
-  const topic = broker.topic('bench/fanin/');
-  return throughput(
-    broker,
-    seconds,
-    Array.from({ length: 8 }, () => [topic]),
-    [subscriber],
-    1,
-  );
-};
+/** 8 publishers -> 1 subscriber on one channel, QoS 0, 64 B, every client at protocol level `level`. */
+export const fanInAt =
+  (level: ProtocolLevel): Scenario =>
+  async (broker, seconds) => {
+    const version = broker.protocolVersion ?? level;
+    const [subscriber] = await clients(broker, 1, 'fin-sub', version);
+    await subscriber.subscribe(broker.topic('bench/fanin/'));
+    const topic = broker.topic('bench/fanin/');
+    const publishers = Array.from({ length: 8 }, () => [topic]);
+    return throughput(broker, seconds, publishers, [subscriber], 1, version);
+  };
 
-/** 1 publisher -> 200 subscribers on one channel. */
-export const fanOut: Scenario = async (broker, seconds, scale) => {
-  const subscribers = await clients(broker, Math.round(200 * scale), 'fout-sub');
-  for (const s of subscribers) await s.subscribe(broker.topic('bench/fanout/'));
-  return throughput(broker, seconds, [[broker.topic('bench/fanout/')]], subscribers, subscribers.length);
-};
+/** 1 publisher -> 200 subscribers on one channel, every client at protocol level `level`. */
+export const fanOutAt =
+  (level: ProtocolLevel): Scenario =>
+  async (broker, seconds, scale) => {
+    const version = broker.protocolVersion ?? level;
+    const subscribers = await clients(broker, Math.round(200 * scale), 'fout-sub', version);
+    for (const s of subscribers) await s.subscribe(broker.topic('bench/fanout/'));
+    const publishers = [[broker.topic('bench/fanout/')]];
+    return throughput(broker, seconds, publishers, subscribers, subscribers.length, version);
+  };
+
+/** 8 publishers -> 1 subscriber on one channel, QoS 0, 64 B (MQTT 3.1.1). */
+export const fanIn: Scenario = fanInAt(4);
+
+/** 1 publisher -> 200 subscribers on one channel (MQTT 3.1.1). */
+export const fanOut: Scenario = fanOutAt(4);
 
 /** 200 publisher/subscriber pairs, one channel each. */
 export const pointToPoint: Scenario = async (broker, seconds, scale) => {
@@ -255,10 +282,12 @@ export const wildcard: Scenario = async (broker, seconds, scale) => {
 };
 
 /**
- * QoS 1 publishers, each keeping `window` publishes in flight until the deadline; resolves with the number
- * acknowledged. Bounded: a broker that stops acknowledging ends the wait 10 s after the deadline.
+ * QoS 1 or 2 publishers, each keeping `window` publishes in flight (QoS 1: until its PUBACK; QoS 2: until
+ * its PUBCOMP, the PUBREL answering PUBREC written by the client) until the deadline; resolves with the
+ * number acknowledged. Bounded: a broker that stops acknowledging ends the wait 10 s after the deadline.
  */
-export async function qos1Pump(
+export async function qosPump(
+  qos: 1 | 2,
   publishers: readonly RawClient[],
   topic: (publisher: number) => string,
   deadline: number,
@@ -270,24 +299,16 @@ export async function qos1Pump(
       (publisher, p) =>
         new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 10000);
+          // Encoded once; each send is a copy with its packet id.
+          const frame = publishFrame(topic(p), PAYLOAD, qos, publisher.protocolVersion);
           let id = 0;
           let inFlight = 0;
           const send = (): void => {
             id = (id % 65535) + 1;
             inFlight++;
-            publisher.socket.write(
-              mqttPacket.generate({
-                cmd: 'publish',
-                topic: topic(p),
-                payload: PAYLOAD,
-                qos: 1,
-                messageId: id,
-                retain: false,
-                dup: false,
-              }),
-            );
+            publisher.socket.write(withPacketId(frame, id));
           };
-          publisher.onPuback = () => {
+          const done = (): void => {
             inFlight--;
             acked++;
             if (Date.now() < deadline) send();
@@ -296,11 +317,23 @@ export async function qos1Pump(
               resolve();
             }
           };
+          if (qos === 1) publisher.onPuback = done;
+          else publisher.onPubcomp = done;
           for (let i = 0; i < window; i++) send();
         }),
     ),
   );
   return acked;
+}
+
+/** QoS 1 publishers (see `qosPump`). */
+export function qos1Pump(
+  publishers: readonly RawClient[],
+  topic: (publisher: number) => string,
+  deadline: number,
+  window = 100,
+): Promise<number> {
+  return qosPump(1, publishers, topic, deadline, window);
 }
 
 /** QoS 1 fan-in: 8 publishers, each keeping 100 publishes in flight. */
@@ -332,59 +365,87 @@ export const qos1FanIn: Scenario = async (broker, seconds) => {
   };
 };
 
+/** The in-flight window (unacknowledged QoS > 0 deliveries per subscriber) emitter-ts and Mosquitto use here. */
+export const BROKER_INFLIGHT_WINDOW = 20;
+
+// Publishes each publisher keeps in flight. QoS 2: 20, because Mosquitto at its defaults disconnects a
+// client with more than `max_inflight_messages` (20) QoS 2 publishes not yet released.
+const QOS_WINDOW = { 1: 100, 2: 20 } as const;
+
 /**
- * QoS 1 end to end: 8 publishers at QoS 1 (100 in flight each) -> 1 subscriber subscribed at QoS 1 that
- * acknowledges every delivery (the broker's in-flight window and PUBACK handling on the way out). The
- * subscriber runs in a process of its own, so the publishers pumping here do not delay its PUBACKs; what a
+ * QoS `qos` end to end: 8 publishers at that QoS (QoS 1: 100 in flight each, QoS 2: 20) -> 1 subscriber subscribed at it that
+ * acknowledges every delivery (QoS 1: PUBACK; QoS 2: PUBREC, then PUBCOMP for the broker's PUBREL), so the
+ * broker's in-flight window and acknowledgement handling on the way out are in the figure. The subscriber
+ * runs in a process of its own, so the publishers pumping here do not delay its acknowledgements; what a
  * broker queues for it past its bounds is dropped (`lost`).
  */
-export const qos1EndToEnd: Scenario = async (broker, seconds) => {
-  const child = fork(SUBSCRIBER_WORKER, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  try {
-    const ready = bounded(once(child, 'message'), 30000, 'subscriber worker start');
-    const job: SubscriberJob = {
-      port: broker.port,
-      clientId: 'q1e-sub',
-      topic: broker.topic('bench/qos1e2e/'),
-      qos: 1,
-    };
-    child.send(job);
-    await ready;
-    const received = async (): Promise<number> => {
-      const reply = bounded(once(child, 'message'), 10000, 'subscriber worker count');
-      child.send('count');
-      return ((await reply)[0] as { received: number }).received;
-    };
-    const publishers = await clients(broker, 8, 'q1e-pub');
-    const cpu0 = cpuMicros(broker.pid);
-    const gen0 = process.cpuUsage();
-    const started = Date.now();
-    const acked = await qos1Pump(publishers, () => broker.topic('bench/qos1e2e/'), started + seconds * 1000);
-    // Settle as `settle` does, polling the worker's count (bounded).
-    let delivered = await received();
-    for (let i = 0, still = 0; i < 300 && delivered < acked && still < 10; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const now = await received();
-      still = now === delivered ? still + 1 : 0;
-      delivered = now;
+export const qosEndToEnd =
+  (qos: 1 | 2): Scenario =>
+  async (broker, seconds) => {
+    const name = `q${qos}e`;
+    const topic = broker.topic(`bench/qos${qos}e2e/`);
+    const child = fork(SUBSCRIBER_WORKER, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    try {
+      const ready = bounded(once(child, 'message'), 30000, 'subscriber worker start');
+      const job: SubscriberJob = { port: broker.port, clientId: `${name}-sub`, topic, qos };
+      child.send(job);
+      await ready;
+      const count = async (): Promise<SubscriberCount> => {
+        const reply = bounded(once(child, 'message'), 10000, 'subscriber worker count');
+        child.send('count');
+        return (await reply)[0] as SubscriberCount;
+      };
+      const publishers = await clients(broker, 8, `${name}-pub`);
+      const first = await count();
+      const cpu0 = cpuMicros(broker.pid);
+      const machine0 = machineCpuMicros();
+      const gen0 = process.cpuUsage();
+      const started = Date.now();
+      const acked = await qosPump(qos, publishers, () => topic, started + seconds * 1000, QOS_WINDOW[qos]);
+      // Settle as `settle` does, polling the worker's count (bounded).
+      let last = await count();
+      for (let i = 0, still = 0; i < 300 && last.received < acked && still < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const now = await count();
+        still = now.received === last.received ? still + 1 : 0;
+        last = now;
+      }
+      const elapsed = (Date.now() - started) / 1000;
+      const delivered = last.received - first.received;
+      const gen = process.cpuUsage(gen0);
+      const brokerCpu = cpuMicros(broker.pid) - cpu0;
+      // The generator: this process (the publishers) and the subscriber's.
+      const generatorCpu = gen.user + gen.system + (last.cpu - first.cpu);
+      const otherCpu = machineCpuMicros() - machine0 - brokerCpu - generatorCpu;
+      for (const client of publishers) client.close();
+      return {
+        value: delivered / elapsed,
+        unit: 'msg/s',
+        cpuPerMessage: brokerCpu / Math.max(1, delivered),
+        generatorCpuPerMessage: generatorCpu / Math.max(1, delivered),
+        brokerBusy: brokerCpu / 1e6 / elapsed,
+        generatorBusy: generatorCpu / 1e6 / elapsed,
+        otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
+        perConnectionRate: acked / elapsed / publishers.length,
+        lost: Math.max(0, acked - delivered),
+        bound:
+          broker.name === 'aedes'
+            ? 'round trips to the subscriber'
+            : `round trips to the subscriber, at most ${BROKER_INFLIGHT_WINDOW} QoS ${qos} deliveries unacknowledged (in-flight window)`,
+      };
+    } finally {
+      child.kill('SIGKILL');
     }
-    const elapsed = (Date.now() - started) / 1000;
-    const gen = process.cpuUsage(gen0);
-    for (const client of publishers) client.close();
-    return {
-      value: delivered / elapsed,
-      unit: 'msg/s',
-      cpuPerMessage: (cpuMicros(broker.pid) - cpu0) / Math.max(1, delivered),
-      generatorCpuPerMessage: (gen.user + gen.system) / Math.max(1, delivered),
-      lost: Math.max(0, acked - delivered),
-    };
-  } finally {
-    child.kill('SIGKILL');
-  }
-};
+  };
+
+/** QoS 1 end to end (MQTT 3.1.1). */
+export const qos1EndToEnd: Scenario = qosEndToEnd(1);
+
+/** QoS 2 end to end (MQTT 3.1.1): PUBLISH, PUBREC, PUBREL, PUBCOMP both ways. */
+export const qos2EndToEnd: Scenario = qosEndToEnd(2);
 
 /** Sends `total` QoS 1 publishes over `publishers` (`window` in flight each); resolves with those acknowledged. */
 async function qos1Burst(
