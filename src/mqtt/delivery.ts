@@ -5,7 +5,7 @@
  */
 
 import mqttPacket from 'mqtt-packet';
-import { encodePublish } from './encode.js';
+import { encodePublish, encodePublishV5 } from './encode.js';
 
 /** An MQTT quality of service level. */
 export type QoS = 0 | 1 | 2;
@@ -35,6 +35,8 @@ const FORMS = 12;
 export class Delivery implements Message {
   // The form nearly every Emitter recipient takes (3.1.1, QoS 0, no retain), kept apart from the rest.
   private plain: Buffer | undefined;
+  // The same for MQTT 5 recipients (v5, QoS 0, no retain, no expiry), so it needs no form array either.
+  private plainV5: Buffer | undefined;
   private forms: (Buffer | undefined)[] | undefined;
   /** Unix ms after which the message is not delivered (MQTT 5 Message Expiry Interval); 0: never. */
   readonly expiresAt: number;
@@ -83,7 +85,10 @@ export class Delivery implements Message {
    * QoS > 0 its packet id is 0: send `withPacketId(...)` instead.
    */
   packet(qos: QoS = 0, protocolVersion = 4, retain = this.retain): Buffer {
-    if (qos === 0 && !retain && protocolVersion !== V5) return (this.plain ??= this.encode(0, 4, false));
+    if (qos === 0 && !retain) {
+      if (protocolVersion !== V5) return (this.plain ??= this.encode(0, 4, false));
+      if (this.expiresAt === 0) return (this.plainV5 ??= this.encode(0, V5, false));
+    }
     if (protocolVersion === V5 && this.expiresAt !== 0) {
       // A message sent later than published carries what is left of its expiry [MQTT-3.3.2-6]: a form of
       // its own, not shared.
@@ -143,27 +148,33 @@ export class Delivery implements Message {
     if (protocolVersion !== V5) {
       return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: 0 });
     }
-    return mqttPacket.generate(
-      {
-        cmd: 'publish',
-        topic: alias < 0 ? '' : this.topic,
-        payload: this.payload,
-        qos,
-        retain,
-        dup: false,
+    const topic = alias < 0 ? '' : this.topic;
+    const properties =
+      expiryLeft === undefined && identifier === undefined && alias === 0
+        ? this.properties
+        : {
+            ...this.properties,
+            ...(expiryLeft === undefined ? {} : { messageExpiryInterval: expiryLeft }),
+            ...(identifier === undefined ? {} : { subscriptionIdentifier: identifier }),
+            ...(alias === 0 ? {} : { topicAlias: alias > 0 ? alias : -alias }),
+          };
+    return (
+      encodePublishV5({ topic, payload: this.payload, qos, retain, messageId: 0 }, properties) ??
+      // What the hand encoder does not write (properties a PUBLISH cannot carry) goes through mqtt-packet.
+      mqttPacket.generate(
         // mqtt-packet wants an id for QoS > 0; it is patched per recipient.
-        messageId: qos > 0 ? 1 : undefined,
-        properties:
-          expiryLeft === undefined && identifier === undefined && alias === 0
-            ? this.properties
-            : {
-                ...this.properties,
-                ...(expiryLeft === undefined ? {} : { messageExpiryInterval: expiryLeft }),
-                ...(identifier === undefined ? {} : { subscriptionIdentifier: identifier }),
-                ...(alias === 0 ? {} : { topicAlias: alias > 0 ? alias : -alias }),
-              },
-      },
-      { protocolVersion: V5 },
+        {
+          cmd: 'publish',
+          topic,
+          payload: this.payload,
+          qos,
+          retain,
+          dup: false,
+          messageId: qos > 0 ? 1 : undefined,
+          properties,
+        },
+        { protocolVersion: V5 },
+      )
     );
   }
 }
