@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { startEmitterTs } from './compare/brokers.js';
 import {
   fanIn,
+  fanInAt,
   fanOut,
+  fanOutAt,
   idleConnections,
   pointToPoint,
   qos1EndToEnd,
@@ -27,6 +29,8 @@ const builds: Array<[string, string]> = [
 const scenarios: Array<[string, Scenario, number]> = [
   ['fan-out 1 -> 200, QoS 0', fanOut, 1],
   ['fan-in 8 -> 1, QoS 0', fanIn, 1],
+  ['fan-out 1 -> 200, MQTT 5', fanOutAt(5), 1],
+  ['fan-in 8 -> 1, MQTT 5', fanInAt(5), 1],
   ['point-to-point, 200 pairs', pointToPoint, 1],
   ['wildcard, 1,000 + patterns', wildcard, 1],
   ['idle connections (2,000)', idleConnections, 0.2],

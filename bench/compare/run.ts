@@ -1,7 +1,7 @@
 // Side-by-side benchmark: emitter-ts (with channel keys in its topics), Aedes and Mosquitto, alternating
 // rounds, each scenario bounded in time, loopback only. `npm run bench` (about 15 min) or
 // `npm run bench -- --quick` (one round, shorter runs: a smoke test, not figures to quote);
-// `-- --only fan-in` runs the scenarios whose name contains that text.
+// `-- --only fan-in` runs the scenarios whose name contains that text; `-- --rounds 5` sets the rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -38,7 +38,9 @@ const quick = process.argv.includes('--quick');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const seconds = quick ? 2 : 4;
-const rounds = quick ? 1 : 3;
+// `--rounds <n>`: alternating rounds (default 3, 1 with --quick): quick rounds repeated for an A/B on a busy machine.
+const roundsAt = process.argv.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Math.max(1, Number(process.argv[roundsAt + 1])) : quick ? 1 : 3;
 // emitter-ts's per-connection read limit (`limit.readRate`), left at its default in these runs.
 const READ_RATE = 100000;
 
