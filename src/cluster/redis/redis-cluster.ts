@@ -10,7 +10,7 @@ import type {
   MemberSubscription,
   Route,
 } from '../cluster.js';
-import { decodeFrames, encodeFrameHeader, FrameKind } from './frames.js';
+import { decodeFrames, FrameBatch, FrameKind } from './frames.js';
 import {
   fromWire,
   isShareMember,
@@ -78,11 +78,9 @@ class Peer implements PeerLink {
   /** The last message forwarded directly: one publish reaching many of its clients is sent once. */
   last: Delivery | undefined;
   /** QoS 0 frames for the peer's pub/sub channel (at most once). */
-  pending: Buffer[] = [];
-  pendingFrames = 0;
+  readonly pending = new FrameBatch();
   /** QoS 1 and 2 frames for the peer's inbox stream (at least once). */
-  reliable: Buffer[] = [];
-  reliableFrames = 0;
+  readonly reliable = new FrameBatch();
 
   constructor(
     readonly name: string,
@@ -91,14 +89,7 @@ class Peer implements PeerLink {
 
   forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
     const packet = delivery.packet(0, 4, false);
-    const header = encodeFrameHeader(kind, route, delivery.storedId, target, packet.length, qos);
-    if (qos === 0) {
-      this.pending.push(header, packet);
-      this.pendingFrames++;
-    } else {
-      this.reliable.push(header, packet);
-      this.reliableFrames++;
-    }
+    (qos === 0 ? this.pending : this.reliable).add(kind, route, delivery.storedId, target, packet, qos);
     this.owner.scheduleFlush(this);
   }
 }
@@ -285,22 +276,26 @@ export class RedisCluster implements Cluster {
     this.flushScheduled = false;
     for (const peer of this.flushQueue) {
       peer.last = undefined;
-      if (peer.pendingFrames > 0) {
-        const frames = peer.pendingFrames;
-        const body = Buffer.concat(peer.pending);
-        peer.pending = [];
-        peer.pendingFrames = 0;
-        this.counters.forwarded += frames;
-        this.command.publish(this.nodeChannel(peer.name), body).catch(() => this.dropped(frames));
-      }
-      if (peer.reliableFrames > 0) {
-        const frames = peer.reliableFrames;
-        const body = Buffer.concat(peer.reliable);
-        peer.reliable = [];
-        peer.reliableFrames = 0;
+      if (peer.pending.size > 0) {
+        const frames = peer.pending.size;
         this.counters.forwarded += frames;
         this.command
-          .xadd(this.peerKey(peer.name, 'inbox'), 'MAXLEN', '~', INBOX_MAX_ENTRIES, '*', 'f', body)
+          .publish(this.nodeChannel(peer.name), peer.pending.take())
+          .catch(() => this.dropped(frames));
+      }
+      if (peer.reliable.size > 0) {
+        const frames = peer.reliable.size;
+        this.counters.forwarded += frames;
+        this.command
+          .xadd(
+            this.peerKey(peer.name, 'inbox'),
+            'MAXLEN',
+            '~',
+            INBOX_MAX_ENTRIES,
+            '*',
+            'f',
+            peer.reliable.take(),
+          )
           .catch(() => this.dropped(frames));
       }
     }
