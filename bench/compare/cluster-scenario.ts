@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import mqttPacket from 'mqtt-packet';
 import { generateLicense, KeyAuthority } from '../../src/security/index.js';
 import { cpuMicros, machineCpuMicros } from './brokers.js';
@@ -291,6 +292,53 @@ async function latency(from: number, to: number, topic: string, seconds: number)
   return { p50: at(0.5), p99: at(0.99), lost: total - samples.length };
 }
 
+/**
+ * The Redis hop alone, no broker: an ioredis client PUBLISHes a 64-byte stamped message at 2,000 msg/s
+ * (the same 1 ms timer) to an ioredis subscriber in this process. What a cross-node message pays on top
+ * of this is the brokers' share.
+ */
+async function redisHop(port: number, seconds: number): Promise<Latency> {
+  const publisher = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+  const subscriber = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await Promise.all([publisher.connect(), subscriber.connect()]);
+    await subscriber.subscribe('bench:hop');
+    const samples: number[] = [];
+    subscriber.on('messageBuffer', (_channel: Buffer, payload: Buffer) => {
+      if (payload.length === 64)
+        samples.push(Number(process.hrtime.bigint() - payload.readBigUInt64BE(0)) / 1e6);
+    });
+    const total = LATENCY_RATE * seconds;
+    const started = Date.now();
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const due = Math.min(total, Math.floor(((Date.now() - started) * LATENCY_RATE) / 1000));
+        for (; sent < due; sent++) {
+          const payload = Buffer.alloc(64);
+          payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
+          void publisher.publish('bench:hop', payload);
+        }
+        if (sent >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    for (let i = 0, last = -1; i < 20 && samples.length < total && samples.length !== last; i++) {
+      last = samples.length;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    samples.sort((a, b) => a - b);
+    const at = (q: number): number =>
+      samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+    return { p50: at(0.5), p99: at(0.99), lost: total - samples.length };
+  } finally {
+    publisher.disconnect();
+    subscriber.disconnect();
+  }
+}
+
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length / 2;
@@ -325,7 +373,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
   const redisUrl = `redis://127.0.0.1:${redis.port}`;
   const serving = /service started/;
   const procs: Proc[] = [redis];
-  const latencyRows: Record<'single' | 'cross', Latency[]> = { single: [], cross: [] };
+  const latencyRows: Record<'single' | 'cross' | 'hop', Latency[]> = { single: [], cross: [], hop: [] };
   const pairRows = {
     single: [] as Throughput[],
     cross: [] as Throughput[],
@@ -365,6 +413,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
         },
       ];
       // Alternate which of each pair goes first.
+      if (parts.includes('latency')) latencyRows.hop.push(await redisHop(redis.port, seconds));
       const order = round % 2 === 0 ? [0, 1, 2, 3] : [1, 0, 3, 2];
       for (const i of order) if (parts.includes(i < 2 ? 'latency' : 'pairs')) await runs[i]();
     }
@@ -417,6 +466,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
     '|---|---|---|---|',
     `| single node | ${lat(latencyRows.single)} |`,
     `| across nodes (A -> Redis -> B) | ${lat(latencyRows.cross)} |`,
+    `| the Redis hop alone (ioredis PUBLISH -> ioredis subscriber, no broker) | ${lat(latencyRows.hop)} |`,
     '',
     `| cluster point-to-point, ${PAIRS} pairs | msg/s | ÷ single node | broker CPU/msg (µs) | redis CPU/msg (µs) | busy: brokers+redis / generator / other (cores) | lost |`,
     '|---|---|---|---|---|---|---|',
