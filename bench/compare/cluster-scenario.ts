@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mqttPacket from 'mqtt-packet';
 import { generateLicense, KeyAuthority } from '../../src/security/index.js';
+import { scrapeMetrics } from '../../test/helpers/metrics.js';
 import { cpuMicros, machineCpuMicros } from './brokers.js';
 import { RawClient } from './raw-client.js';
 import { runPublishers } from './scenarios.js';
@@ -173,6 +174,7 @@ async function waitForRoutes(
 /** What one throughput run measured. */
 interface Throughput {
   readonly rate: number;
+  readonly delivered: number;
   readonly lost: number;
   /** CPU per delivered message, µs: the brokers (all their processes) and redis-server. */
   readonly brokerCpu: number;
@@ -181,6 +183,29 @@ interface Throughput {
   readonly brokerBusy: number;
   readonly generatorBusy: number;
   readonly otherBusy: number;
+  /** Across nodes: node A's and node B's cluster counters over the run, to tell where a loss happened. */
+  readonly hop?: HopCounters;
+}
+
+/** Cluster counters of a cross-node run (differences of the nodes' `/metrics` over it). */
+interface HopCounters {
+  /** Messages node A sent towards B, and those it could not send (Redis unreachable). */
+  readonly forwarded: number;
+  readonly dropped: number;
+  /** Messages node B received from A, and deliveries it dropped for slow subscribers. */
+  readonly received: number;
+  readonly slow: number;
+}
+
+/** Node A's and node B's counters now (A's forwarded and dropped, B's received and slow-consumer drops). */
+async function hopCounters(a: number, b: number): Promise<HopCounters> {
+  const [ma, mb] = await Promise.all([scrapeMetrics(a), scrapeMetrics(b)]);
+  return {
+    forwarded: ma.get('emitter_cluster_forwarded_total') ?? NaN,
+    dropped: ma.get('emitter_cluster_dropped_total') ?? NaN,
+    received: mb.get('emitter_cluster_received_total') ?? NaN,
+    slow: mb.get('emitter_dropped_messages_total') ?? NaN,
+  };
 }
 
 /** 200 pairs, publishers connected to `from`, subscribers to `to` (closed loop as the other rows). */
@@ -191,6 +216,7 @@ async function pairs(
   seconds: number,
   brokers: readonly number[],
   redis: number | undefined,
+  crossing = false,
 ): Promise<Throughput> {
   const topics = Array.from({ length: PAIRS }, (_, i) => `${name}/${i}/`);
   const subscribers: RawClient[] = [];
@@ -201,6 +227,7 @@ async function pairs(
   }
   await waitForRoutes(from, topics, subscribers);
   const base = subscribers.reduce((sum, s) => sum + s.received, 0);
+  const hop0 = crossing ? await hopCounters(from, to) : undefined;
   const cpu = (): number => brokers.reduce((sum, pid) => sum + treeCpuMicros(pid), 0);
   const cpu0 = cpu();
   const redis0 = redis === undefined ? 0 : cpuMicros(redis);
@@ -229,15 +256,27 @@ async function pairs(
   const generatorCpu = gen.user + gen.system + run.cpu;
   const otherCpu = machineCpuMicros() - machine0 - brokerCpu - redisCpu - generatorCpu;
   for (const subscriber of subscribers) subscriber.close();
+  const hop1 = hop0 ? await hopCounters(from, to) : undefined;
+  const hop =
+    hop0 && hop1
+      ? {
+          forwarded: hop1.forwarded - hop0.forwarded,
+          dropped: hop1.dropped - hop0.dropped,
+          received: hop1.received - hop0.received,
+          slow: hop1.slow - hop0.slow,
+        }
+      : undefined;
   const per = Math.max(1, delivered);
   return {
     rate: delivered / elapsed,
+    delivered,
     lost: Math.max(0, run.sent - delivered),
     brokerCpu: brokerCpu / per,
     redisCpu: redisCpu / per,
     brokerBusy: (brokerCpu + redisCpu) / 1e6 / elapsed,
     generatorBusy: generatorCpu / 1e6 / elapsed,
     otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
+    hop,
   };
 }
 
@@ -408,7 +447,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
         },
         async () => {
           pairRows.cross.push(
-            await pairs(a.port, b.port, topic(`p/c${round}`), seconds, [a.pid, b.pid], redis.pid),
+            await pairs(a.port, b.port, topic(`p/c${round}`), seconds, [a.pid, b.pid], redis.pid, true),
           );
         },
       ];
@@ -474,6 +513,16 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
     row('across nodes (A -> Redis -> B)', pairRows.cross, pairRows.single),
     row('`cluster.workers: 1`', pairRows.w1),
     row('`cluster.workers: 2` (one port)', pairRows.w2, pairRows.w1),
+    '',
+    `Across nodes, each round (where a loss happened): ${
+      pairRows.cross
+        .map((r) =>
+          r.hop
+            ? `node A forwarded ${fmt(r.hop.forwarded)} (${fmt(r.hop.dropped)} not sent), node B received ${fmt(r.hop.received)} (${fmt(r.hop.slow)} dropped for slow subscribers), the subscribers counted ${fmt(r.delivered)}`
+            : '-',
+        )
+        .join('; ') || '-'
+    }.`,
   ];
 }
 
