@@ -195,16 +195,27 @@ interface HopCounters {
   /** Messages node B received from A, and deliveries it dropped for slow subscribers. */
   readonly received: number;
   readonly slow: number;
+  /** Deliveries node B wrote to its subscribers. */
+  readonly out: number;
+  /** PUBLISH commands Redis ran (all of them: the batches, and the nodes' few control events). */
+  readonly publishes: number;
 }
 
 /** Node A's and node B's counters now (A's forwarded and dropped, B's received and slow-consumer drops). */
-async function hopCounters(a: number, b: number): Promise<HopCounters> {
-  const [ma, mb] = await Promise.all([scrapeMetrics(a), scrapeMetrics(b)]);
+async function hopCounters(a: number, b: number, redis: number): Promise<HopCounters> {
+  const admin = new Redis({ port: redis, host: '127.0.0.1', lazyConnect: true });
+  const [ma, mb, stats] = await Promise.all([
+    scrapeMetrics(a),
+    scrapeMetrics(b),
+    admin.connect().then(() => admin.info('commandstats')),
+  ]).finally(() => admin.disconnect());
   return {
+    publishes: Number(/cmdstat_publish:calls=(\d+)/.exec(stats)?.[1] ?? NaN),
     forwarded: ma.get('emitter_cluster_forwarded_total') ?? NaN,
     dropped: ma.get('emitter_cluster_dropped_total') ?? NaN,
     received: mb.get('emitter_cluster_received_total') ?? NaN,
     slow: mb.get('emitter_dropped_messages_total') ?? NaN,
+    out: mb.get('emitter_messages_out_total') ?? NaN,
   };
 }
 
@@ -216,7 +227,8 @@ async function pairs(
   seconds: number,
   brokers: readonly number[],
   redis: number | undefined,
-  crossing = false,
+  /** Across nodes: redis-server's port, to read the nodes' and Redis's counters around the run. */
+  redisPort?: number,
 ): Promise<Throughput> {
   const topics = Array.from({ length: PAIRS }, (_, i) => `${name}/${i}/`);
   const subscribers: RawClient[] = [];
@@ -227,7 +239,7 @@ async function pairs(
   }
   await waitForRoutes(from, topics, subscribers);
   const base = subscribers.reduce((sum, s) => sum + s.received, 0);
-  const hop0 = crossing ? await hopCounters(from, to) : undefined;
+  const hop0 = redisPort ? await hopCounters(from, to, redisPort) : undefined;
   const cpu = (): number => brokers.reduce((sum, pid) => sum + treeCpuMicros(pid), 0);
   const cpu0 = cpu();
   const redis0 = redis === undefined ? 0 : cpuMicros(redis);
@@ -256,7 +268,7 @@ async function pairs(
   const generatorCpu = gen.user + gen.system + run.cpu;
   const otherCpu = machineCpuMicros() - machine0 - brokerCpu - redisCpu - generatorCpu;
   for (const subscriber of subscribers) subscriber.close();
-  const hop1 = hop0 ? await hopCounters(from, to) : undefined;
+  const hop1 = hop0 && redisPort ? await hopCounters(from, to, redisPort) : undefined;
   const hop =
     hop0 && hop1
       ? {
@@ -264,6 +276,8 @@ async function pairs(
           dropped: hop1.dropped - hop0.dropped,
           received: hop1.received - hop0.received,
           slow: hop1.slow - hop0.slow,
+          publishes: hop1.publishes - hop0.publishes,
+          out: hop1.out - hop0.out,
         }
       : undefined;
   const per = Math.max(1, delivered);
@@ -447,7 +461,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
         },
         async () => {
           pairRows.cross.push(
-            await pairs(a.port, b.port, topic(`p/c${round}`), seconds, [a.pid, b.pid], redis.pid, true),
+            await pairs(a.port, b.port, topic(`p/c${round}`), seconds, [a.pid, b.pid], redis.pid, redis.port),
           );
         },
       ];
@@ -518,7 +532,7 @@ export async function measureCluster(seconds: number, rounds: number): Promise<s
       pairRows.cross
         .map((r) =>
           r.hop
-            ? `node A forwarded ${fmt(r.hop.forwarded)} (${fmt(r.hop.dropped)} not sent), node B received ${fmt(r.hop.received)} (${fmt(r.hop.slow)} dropped for slow subscribers), the subscribers counted ${fmt(r.delivered)}`
+            ? `node A forwarded ${fmt(r.hop.forwarded)} (${fmt(r.hop.dropped)} not sent), node B received ${fmt(r.hop.received)} and delivered ${fmt(r.hop.out)} (${fmt(r.hop.slow)} dropped for slow subscribers), the subscribers counted ${fmt(r.delivered)}; ${fmt(r.hop.forwarded / Math.max(1, r.hop.publishes))} messages per Redis PUBLISH`
             : '-',
         )
         .join('; ') || '-'

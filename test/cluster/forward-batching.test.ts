@@ -111,3 +111,96 @@ test('a lone message leaves for its peer in the same event-loop turn (no timer),
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test('a burst bigger than a batch crosses as several PUBLISHes, in order, and a publish reaching two clients of a peer still crosses once', async () => {
+  const remotes: RoutedSubscriber[] = [];
+  let gotRemotes: (() => void) | undefined;
+  const received: string[] = [];
+  let gotAll: (() => void) | undefined;
+  let expected = 0;
+  const a = new RedisCluster({ name: 'a', urls: [redis.url], deadAfterMs: 2000, logger, prefix: 'big:' });
+  const b = new RedisCluster({ name: 'b', urls: [redis.url], deadAfterMs: 2000, logger, prefix: 'big:' });
+  const tap = new Redis(redis.url);
+  const publishes: number[] = [];
+  try {
+    await tap.subscribe('big:node:b');
+    tap.on('messageBuffer', (_channel: Buffer, body: Buffer) => {
+      let frames = 0;
+      assert.equal(
+        decodeFrames(body, () => frames++),
+        true,
+      );
+      publishes.push(frames);
+    });
+    await a.start(
+      host(
+        (subscriber) => {
+          remotes.push(subscriber);
+          if (remotes.length === 2) gotRemotes?.();
+        },
+        () => {},
+      ),
+    );
+    await b.start(
+      host(
+        () => {},
+        (delivery) => {
+          received.push(delivery.payload.subarray(0, 16).toString().trim());
+          if (received.length === expected) gotAll?.();
+        },
+      ),
+    );
+    b.subscribed({ id: 'ONE', username: '', clientId: 'one', channel: 'x/', ssid: [7, 1] });
+    b.subscribed({ id: 'TWO', username: '', clientId: 'two', channel: 'x/', ssid: [7, 1] });
+    if (remotes.length < 2)
+      await within(
+        new Promise<void>((resolve) => (gotRemotes = resolve)),
+        10000,
+        "node a never saw b's two subscribers",
+      );
+    const route: Route = { contract: 7, levels: [1] };
+    const message = (label: string, size: number): Delivery => {
+      const payload = Buffer.alloc(size, 0x20);
+      payload.write(label);
+      return new Delivery('x/', payload, 0, false);
+    };
+
+    // 300 messages of 2 KiB in one turn: over the 256 KiB batch bound, so more than one PUBLISH.
+    expected = 300;
+    let all = new Promise<void>((resolve) => (gotAll = resolve));
+    for (let i = 0; i < 300; i++) remotes[0].deliver(message(`m${i}`, 2048), 0, route);
+    await within(all, 10000, 'node b did not receive the burst');
+    assert.deepEqual(
+      received,
+      Array.from({ length: 300 }, (_, i) => `m${i}`),
+    );
+    // The tap is another subscriber of the same channel: it may read a little after node b.
+    await within(
+      (async () => {
+        while (publishes.reduce((sum, n) => sum + n, 0) < 300)
+          await new Promise((resolve) => setTimeout(resolve, 10));
+      })(),
+      5000,
+      'the tap did not see the whole burst',
+    );
+    assert.ok(publishes.length >= 2, `the burst was split (${publishes.length} PUBLISH)`);
+    assert.equal(
+      publishes.reduce((sum, n) => sum + n, 0),
+      300,
+    );
+
+    // One publish for both of b's clients, big enough to leave on its own mid-turn: still one copy.
+    received.length = 0;
+    expected = 2;
+    all = new Promise<void>((resolve) => (gotAll = resolve));
+    const big = message('big', 300 * 1024);
+    for (const remote of remotes) remote.deliver(big, 0, route);
+    remotes[0].deliver(message('after', 64), 0, route);
+    await within(all, 10000, 'node b did not receive the big message and the next');
+    assert.deepEqual(received, ['big', 'after'], 'the big message crossed once, then the next one');
+    assert.equal(a.counters.forwarded, 302);
+  } finally {
+    tap.disconnect();
+    await Promise.all([a.close(), b.close()]);
+  }
+});

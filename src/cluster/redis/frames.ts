@@ -85,13 +85,19 @@ export class FrameBatch {
   private storedIds: Array<Buffer | undefined> = [];
   private targets: string[] = [];
   private packets: Buffer[] = [];
-  private bytes = 0;
+  private encodedBytes = 0;
 
   /** Frames waiting. */
   get size(): number {
     return this.packets.length;
   }
 
+  /** Bytes the waiting frames take encoded. */
+  get bytes(): number {
+    return this.encodedBytes;
+  }
+
+  /** Queues one frame (its parts are referenced until `take`, not copied). */
   add(
     kind: FrameKind,
     route: Route,
@@ -105,12 +111,13 @@ export class FrameBatch {
     this.storedIds.push(storedId);
     this.targets.push(target);
     this.packets.push(packet);
-    this.bytes += headerLength(Math.min(route.levels.length, MAX_LEVELS), storedId, target) + packet.length;
+    this.encodedBytes +=
+      headerLength(Math.min(route.levels.length, MAX_LEVELS), storedId, target) + packet.length;
   }
 
   /** The waiting frames encoded as one batch; the batch is empty afterwards. */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.bytes);
+    const out = Buffer.allocUnsafe(this.encodedBytes);
     let at = 0;
     for (let i = 0; i < this.packets.length; i++) {
       const packet = this.packets[i];
@@ -132,7 +139,7 @@ export class FrameBatch {
     this.storedIds = [];
     this.targets = [];
     this.packets = [];
-    this.bytes = 0;
+    this.encodedBytes = 0;
     return out;
   }
 }

@@ -55,6 +55,8 @@ const INBOX_GROUP = 'node';
 /** Bound on a node's inbox stream (approximate, in batches): a node that stops reading cannot fill Redis. */
 const INBOX_MAX_ENTRIES = 100_000;
 const INBOX_READ_COUNT = 64;
+/** A batch for a peer leaves once this big, without waiting for the end of the turn (see `send`). */
+const MAX_BATCH_BYTES = 256 * 1024;
 /** A blocking inbox read returns after this long with nothing, so a close is noticed. */
 const INBOX_BLOCK_MS = 1000;
 /** Longest a CONNECT waits for the other nodes to let its client id go (a peer that does not answer is dying). */
@@ -89,7 +91,11 @@ class Peer implements PeerLink {
 
   forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
     const packet = delivery.packet(0, 4, false);
-    (qos === 0 ? this.pending : this.reliable).add(kind, route, delivery.storedId, target, packet, qos);
+    const batch = qos === 0 ? this.pending : this.reliable;
+    batch.add(kind, route, delivery.storedId, target, packet, qos);
+    // Not `flush`: `last` must survive until the end of the turn (one publish may still be reaching more
+    // of this peer's clients), so only the frames leave early.
+    if (batch.bytes >= MAX_BATCH_BYTES) this.owner.send(this);
     this.owner.scheduleFlush(this);
   }
 }
@@ -276,30 +282,39 @@ export class RedisCluster implements Cluster {
     this.flushScheduled = false;
     for (const peer of this.flushQueue) {
       peer.last = undefined;
-      if (peer.pending.size > 0) {
-        const frames = peer.pending.size;
-        this.counters.forwarded += frames;
-        this.command
-          .publish(this.nodeChannel(peer.name), peer.pending.take())
-          .catch(() => this.dropped(frames));
-      }
-      if (peer.reliable.size > 0) {
-        const frames = peer.reliable.size;
-        this.counters.forwarded += frames;
-        this.command
-          .xadd(
-            this.peerKey(peer.name, 'inbox'),
-            'MAXLEN',
-            '~',
-            INBOX_MAX_ENTRIES,
-            '*',
-            'f',
-            peer.reliable.take(),
-          )
-          .catch(() => this.dropped(frames));
-      }
+      this.send(peer);
     }
     this.flushQueue.clear();
+  }
+
+  /**
+   * Sends a peer's waiting frames now: at the end of the turn, or as soon as a batch reaches
+   * `MAX_BATCH_BYTES`, so a burst read in one turn (a node catching up can read megabytes at once) crosses
+   * as several bounded commands, and the receiving node is not held by one huge batch.
+   */
+  send(peer: Peer): void {
+    if (peer.pending.size > 0) {
+      const frames = peer.pending.size;
+      this.counters.forwarded += frames;
+      this.command
+        .publish(this.nodeChannel(peer.name), peer.pending.take())
+        .catch(() => this.dropped(frames));
+    }
+    if (peer.reliable.size > 0) {
+      const frames = peer.reliable.size;
+      this.counters.forwarded += frames;
+      this.command
+        .xadd(
+          this.peerKey(peer.name, 'inbox'),
+          'MAXLEN',
+          '~',
+          INBOX_MAX_ENTRIES,
+          '*',
+          'f',
+          peer.reliable.take(),
+        )
+        .catch(() => this.dropped(frames));
+    }
   }
 
   private dropped(frames: number): void {
