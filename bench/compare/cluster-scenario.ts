@@ -64,7 +64,7 @@ async function freePort(): Promise<number> {
 async function waitForOutput(child: ChildProcess, pattern: RegExp, what: string): Promise<void> {
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${output}`)), 20000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${output}`)), 60000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       if (pattern.test(output)) {
