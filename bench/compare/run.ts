@@ -31,6 +31,7 @@ import {
   type Result,
   type Scenario,
 } from './scenarios.js';
+import { measureCluster } from './cluster-scenario.js';
 import { measureStorage } from './storage-scenario.js';
 
 const quick = process.argv.includes('--quick');
@@ -297,10 +298,17 @@ const storageTable = [
   '|---|---|---|---|',
   ...stored.map((f) => `| ${f.provider} | ${fmt(f.storedPerSecond)} | ${fmt(f.p50, 2)} | ${fmt(f.p99, 2)} |`),
 ].join('\n');
+// Cross-node and `cluster.workers` rows (`--only cluster` runs them alone).
+const clusterTable = (
+  only === undefined || only.includes('cluster') ? await measureCluster(seconds, rounds) : []
+).join('\n');
 // Only a full run replaces the recorded one: `--quick` and `--only` figures are not to quote.
 if (!quick && only === undefined) {
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('../results/latest.md', import.meta.url), `${table}\n${storageTable}\n`);
+  writeFileSync(
+    new URL('../results/latest.md', import.meta.url),
+    `${table}\n${storageTable}\n${clusterTable}\n`,
+  );
 }
-console.log(`\n${table}\n${storageTable}`);
+console.log(`\n${table}\n${storageTable}\n${clusterTable}`);
 process.exit(0);

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeFrames, encodeFrameHeader, FrameKind, type Frame } from '../../src/cluster/redis/frames.js';
+import {
+  decodeFrames,
+  encodeFrameHeader,
+  FrameBatch,
+  FrameKind,
+  type Frame,
+} from '../../src/cluster/redis/frames.js';
 
 const frameArbitrary = fc.record({
   kind: fc.constantFrom(FrameKind.Direct, FrameKind.Targeted),
@@ -71,5 +77,44 @@ test('frames: a truncated or garbled batch is reported, never read past its end'
   assert.equal(
     decodeFrames(garbled, () => assert.fail('no frame from garbage')),
     false,
+  );
+});
+
+test('frames: a FrameBatch encodes what was added as the same bytes as headers and packets, and empties', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ frame: frameArbitrary, qos: fc.constantFrom(0, 1, 2) }), {
+        minLength: 1,
+        maxLength: 20,
+      }),
+      (entries) => {
+        const batch = new FrameBatch();
+        const parts: Buffer[] = [];
+        for (const { frame: f, qos } of entries) {
+          const packet = Buffer.from(f.packet);
+          const storedId = f.storedId ? Buffer.from(f.storedId) : undefined;
+          const route = { contract: f.contract, levels: f.levels };
+          batch.add(f.kind, route, storedId, f.target, packet, qos as 0 | 1 | 2);
+          parts.push(
+            encodeFrameHeader(f.kind, route, storedId, f.target, packet.length, qos as 0 | 1 | 2),
+            packet,
+          );
+        }
+        assert.equal(batch.size, entries.length);
+        const body = batch.take();
+        assert.deepEqual(body, Buffer.concat(parts));
+        assert.equal(batch.size, 0);
+        const qos: number[] = [];
+        assert.equal(
+          decodeFrames(body, (frame) => qos.push(frame.qos)),
+          true,
+        );
+        assert.deepEqual(
+          qos,
+          entries.map((e) => e.qos),
+        );
+        assert.equal(batch.take().length, 0);
+      },
+    ),
   );
 });

@@ -27,6 +27,37 @@ export interface Frame {
 
 const MAX_LEVELS = 255;
 
+/** Bytes of a frame's header (everything before the packet). */
+function headerLength(levels: number, storedId: Buffer | undefined, target: string): number {
+  return 4 + 1 + 1 + 4 + 4 * levels + 1 + (storedId?.length ?? 0) + 1 + target.length;
+}
+
+// Writes a frame's header at `at` of `out` (sized for it); returns where the packet goes. `target` is a
+// connection id (ASCII), written as latin1, one byte a character.
+function writeHeader(
+  out: Buffer,
+  at: number,
+  kind: FrameKind,
+  route: Route,
+  storedId: Buffer | undefined,
+  target: string,
+  packetLength: number,
+  qos: QoS,
+): number {
+  const levels = Math.min(route.levels.length, MAX_LEVELS);
+  const length = headerLength(levels, storedId, target);
+  at = out.writeUInt32BE(length - 4 + packetLength, at);
+  out[at++] = kind | (qos << 4);
+  out[at++] = levels;
+  at = out.writeUInt32BE(route.contract >>> 0, at);
+  for (let i = 0; i < levels; i++) at = out.writeUInt32BE(route.levels[i] >>> 0, at);
+  out[at++] = storedId?.length ?? 0;
+  if (storedId !== undefined) at += storedId.copy(out, at);
+  out[at++] = target.length;
+  if (target.length > 0) at += out.write(target, at, 'latin1');
+  return at;
+}
+
 /** The header of a frame; the packet itself follows it unchanged (so it is not copied twice). */
 export function encodeFrameHeader(
   kind: FrameKind,
@@ -36,21 +67,81 @@ export function encodeFrameHeader(
   packetLength: number,
   qos: QoS = 0,
 ): Buffer {
-  const levels = Math.min(route.levels.length, MAX_LEVELS);
-  const idLength = storedId?.length ?? 0;
-  const targetLength = Buffer.byteLength(target);
-  const headerLength = 4 + 1 + 1 + 4 + 4 * levels + 1 + idLength + 1 + targetLength;
-  const header = Buffer.allocUnsafe(headerLength);
-  let at = header.writeUInt32BE(headerLength - 4 + packetLength, 0);
-  at = header.writeUInt8(kind | (qos << 4), at);
-  at = header.writeUInt8(levels, at);
-  at = header.writeUInt32BE(route.contract >>> 0, at);
-  for (let i = 0; i < levels; i++) at = header.writeUInt32BE(route.levels[i] >>> 0, at);
-  at = header.writeUInt8(idLength, at);
-  if (storedId !== undefined) at += storedId.copy(header, at);
-  at = header.writeUInt8(targetLength, at);
-  header.write(target, at, 'latin1');
+  const header = Buffer.allocUnsafe(
+    headerLength(Math.min(route.levels.length, MAX_LEVELS), storedId, target),
+  );
+  writeHeader(header, 0, kind, route, storedId, target, packetLength, qos);
   return header;
+}
+
+/**
+ * The frames waiting to go to one peer. Adding one keeps references only (no header buffer, no copy);
+ * `take` writes them all into one buffer of the exact size, the body of one Redis command: a message
+ * costs one copy of its packet on the way out, and a batch one allocation.
+ */
+export class FrameBatch {
+  private kinds: number[] = [];
+  private routes: Route[] = [];
+  private storedIds: Array<Buffer | undefined> = [];
+  private targets: string[] = [];
+  private packets: Buffer[] = [];
+  private encodedBytes = 0;
+
+  /** Frames waiting. */
+  get size(): number {
+    return this.packets.length;
+  }
+
+  /** Bytes the waiting frames take encoded. */
+  get bytes(): number {
+    return this.encodedBytes;
+  }
+
+  /** Queues one frame (its parts are referenced until `take`, not copied). */
+  add(
+    kind: FrameKind,
+    route: Route,
+    storedId: Buffer | undefined,
+    target: string,
+    packet: Buffer,
+    qos: QoS,
+  ): void {
+    this.kinds.push(kind | (qos << 4));
+    this.routes.push(route);
+    this.storedIds.push(storedId);
+    this.targets.push(target);
+    this.packets.push(packet);
+    this.encodedBytes +=
+      headerLength(Math.min(route.levels.length, MAX_LEVELS), storedId, target) + packet.length;
+  }
+
+  /** The waiting frames encoded as one batch; the batch is empty afterwards. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.encodedBytes);
+    let at = 0;
+    for (let i = 0; i < this.packets.length; i++) {
+      const packet = this.packets[i];
+      const bits = this.kinds[i];
+      at = writeHeader(
+        out,
+        at,
+        (bits & 0x0f) as FrameKind,
+        this.routes[i],
+        this.storedIds[i],
+        this.targets[i],
+        packet.length,
+        (bits >> 4) as QoS,
+      );
+      at += packet.copy(out, at);
+    }
+    this.kinds = [];
+    this.routes = [];
+    this.storedIds = [];
+    this.targets = [];
+    this.packets = [];
+    this.encodedBytes = 0;
+    return out;
+  }
 }
 
 /** Calls `visit` for every frame of a batch; a malformed tail is ignored (and counted by the caller). */

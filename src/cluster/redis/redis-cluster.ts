@@ -10,7 +10,7 @@ import type {
   MemberSubscription,
   Route,
 } from '../cluster.js';
-import { decodeFrames, encodeFrameHeader, FrameKind } from './frames.js';
+import { decodeFrames, FrameBatch, FrameKind } from './frames.js';
 import {
   fromWire,
   isShareMember,
@@ -55,6 +55,8 @@ const INBOX_GROUP = 'node';
 /** Bound on a node's inbox stream (approximate, in batches): a node that stops reading cannot fill Redis. */
 const INBOX_MAX_ENTRIES = 100_000;
 const INBOX_READ_COUNT = 64;
+/** A batch for a peer leaves once this big, without waiting for the end of the turn (see `send`). */
+const MAX_BATCH_BYTES = 256 * 1024;
 /** A blocking inbox read returns after this long with nothing, so a close is noticed. */
 const INBOX_BLOCK_MS = 1000;
 /** Longest a CONNECT waits for the other nodes to let its client id go (a peer that does not answer is dying). */
@@ -78,11 +80,9 @@ class Peer implements PeerLink {
   /** The last message forwarded directly: one publish reaching many of its clients is sent once. */
   last: Delivery | undefined;
   /** QoS 0 frames for the peer's pub/sub channel (at most once). */
-  pending: Buffer[] = [];
-  pendingFrames = 0;
+  readonly pending = new FrameBatch();
   /** QoS 1 and 2 frames for the peer's inbox stream (at least once). */
-  reliable: Buffer[] = [];
-  reliableFrames = 0;
+  readonly reliable = new FrameBatch();
 
   constructor(
     readonly name: string,
@@ -91,14 +91,11 @@ class Peer implements PeerLink {
 
   forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
     const packet = delivery.packet(0, 4, false);
-    const header = encodeFrameHeader(kind, route, delivery.storedId, target, packet.length, qos);
-    if (qos === 0) {
-      this.pending.push(header, packet);
-      this.pendingFrames++;
-    } else {
-      this.reliable.push(header, packet);
-      this.reliableFrames++;
-    }
+    const batch = qos === 0 ? this.pending : this.reliable;
+    batch.add(kind, route, delivery.storedId, target, packet, qos);
+    // Not `flush`: `last` must survive until the end of the turn (one publish may still be reaching more
+    // of this peer's clients), so only the frames leave early.
+    if (batch.bytes >= MAX_BATCH_BYTES) this.owner.send(this);
     this.owner.scheduleFlush(this);
   }
 }
@@ -285,26 +282,39 @@ export class RedisCluster implements Cluster {
     this.flushScheduled = false;
     for (const peer of this.flushQueue) {
       peer.last = undefined;
-      if (peer.pendingFrames > 0) {
-        const frames = peer.pendingFrames;
-        const body = Buffer.concat(peer.pending);
-        peer.pending = [];
-        peer.pendingFrames = 0;
-        this.counters.forwarded += frames;
-        this.command.publish(this.nodeChannel(peer.name), body).catch(() => this.dropped(frames));
-      }
-      if (peer.reliableFrames > 0) {
-        const frames = peer.reliableFrames;
-        const body = Buffer.concat(peer.reliable);
-        peer.reliable = [];
-        peer.reliableFrames = 0;
-        this.counters.forwarded += frames;
-        this.command
-          .xadd(this.peerKey(peer.name, 'inbox'), 'MAXLEN', '~', INBOX_MAX_ENTRIES, '*', 'f', body)
-          .catch(() => this.dropped(frames));
-      }
+      this.send(peer);
     }
     this.flushQueue.clear();
+  }
+
+  /**
+   * Sends a peer's waiting frames now: at the end of the turn, or as soon as a batch reaches
+   * `MAX_BATCH_BYTES`, so a burst read in one turn (a node catching up can read megabytes at once) crosses
+   * as several bounded commands, and the receiving node is not held by one huge batch.
+   */
+  send(peer: Peer): void {
+    if (peer.pending.size > 0) {
+      const frames = peer.pending.size;
+      this.counters.forwarded += frames;
+      this.command
+        .publish(this.nodeChannel(peer.name), peer.pending.take())
+        .catch(() => this.dropped(frames));
+    }
+    if (peer.reliable.size > 0) {
+      const frames = peer.reliable.size;
+      this.counters.forwarded += frames;
+      this.command
+        .xadd(
+          this.peerKey(peer.name, 'inbox'),
+          'MAXLEN',
+          '~',
+          INBOX_MAX_ENTRIES,
+          '*',
+          'f',
+          peer.reliable.take(),
+        )
+        .catch(() => this.dropped(frames));
+    }
   }
 
   private dropped(frames: number): void {
