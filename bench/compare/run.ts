@@ -23,6 +23,8 @@ import {
   qos1EndToEnd,
   qos1FanIn,
   wildcard,
+  WILDCARD_DRAIN_MS,
+  WILDCARD_WINDOW_PER_PUBLISHER,
   WINDOW_PER_PUBLISHER,
   type Result,
   type Scenario,
@@ -108,7 +110,8 @@ function limitOf(broker: string, results: Result[]): string {
   if (busy >= 0.85) return 'broker CPU (one core busy)';
   // The generator shares the 2 cores with the broker: what the broker leaves is its ceiling.
   if (generator >= 0.85 * (cpus().length - busy)) return 'generator (the cores the broker left)';
-  return `neither saturated: closed-loop window (${WINDOW_PER_PUBLISHER}/publisher) and round trips`;
+  const window = results[0]?.windowPerPublisher ?? WINDOW_PER_PUBLISHER;
+  return `neither saturated: closed-loop window (${window}/publisher) and round trips`;
 }
 
 const main: string[] = [];
@@ -188,7 +191,7 @@ const mosquittoVersion =
     spawnSync('/usr/sbin/mosquitto', ['-h'], { encoding: 'utf8' }).stdout,
   )?.[1] ?? 'Debian package';
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; mosquitto ${mosquittoVersion} at its defaults except unlimited queues; ${rounds} alternating round(s) of ${seconds} s per broker and scenario; medians (min-max). Throughput publishers are a closed loop: at most ${WINDOW_PER_PUBLISHER} messages per publisher in flight end to end, so "lost" is what a broker dropped, not a backlog.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; mosquitto ${mosquittoVersion} at its defaults except unlimited queues; ${rounds} alternating round(s) of ${seconds} s per broker and scenario; medians (min-max). Throughput publishers are a closed loop: at most ${WINDOW_PER_PUBLISHER} messages per publisher in flight end to end, so "lost" is what a broker dropped, not a backlog. Wildcard subscribers drain their sockets every ${WILDCARD_DRAIN_MS} ms (as the independent harness's do), with ${WILDCARD_WINDOW_PER_PUBLISHER} messages per publisher in flight.`,
   '',
   '| scenario | unit | emitter-ts | Aedes | Mosquitto | ÷ Aedes | ÷ Mosquitto | broker CPU/msg ÷ Aedes / ÷ Mosquitto | lost (ours / Aedes / Mosquitto) |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -196,7 +199,7 @@ const table = [
   '',
   'Ratios are emitter-ts ÷ peer: above 1 is better for rates, below 1 is better for latency, KiB per connection and CPU per message.',
   '',
-  'Per broker: every round, CPU per delivered message and how busy each side was (CPU seconds per second; the broker is single-threaded, the generator is three processes on what the broker leaves of the cores), and what limited the figure.',
+  'Per broker: every round, CPU per delivered message and how busy each side was (CPU seconds per second; the broker is single-threaded, the generator is three processes, five for wildcard, on what the broker leaves of the cores), and what limited the figure.',
   '',
   '| scenario | broker | each round | broker CPU/msg (µs) | broker busy | generator CPU/msg (µs) | generator busy | limited by |',
   '|---|---|---|---|---|---|---|---|',
