@@ -100,6 +100,16 @@ const percent = (value: number | undefined): string =>
 /** What held a throughput figure back, from what the run measured. */
 function limitOf(broker: string, results: Result[]): string {
   if (results[0]?.unit !== 'msg/s') return '';
+  const writes =
+    results[0]?.writesPerMessage === undefined
+      ? undefined
+      : median(results.map((r) => r.writesPerMessage ?? 0));
+  const limit = limitingFactor(broker, results);
+  // Write syscalls per delivered message: near 1, each message cost the broker a send of its own.
+  return writes === undefined ? limit : `${limit}; ${fmt(writes, 2)} broker writes/msg`;
+}
+
+function limitingFactor(broker: string, results: Result[]): string {
   const rate = median(results.map((r) => r.perConnectionRate ?? 0));
   const busy = median(results.map((r) => r.brokerBusy ?? 0));
   const generator = median(results.map((r) => r.generatorBusy ?? 0));

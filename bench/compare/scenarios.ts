@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { cpuMicros, machineCpuMicros, rssBytes, type RunningBroker } from './brokers.js';
+import { cpuMicros, machineCpuMicros, rssBytes, writeSyscalls, type RunningBroker } from './brokers.js';
 import type {
   PublisherCommand,
   PublisherJob,
@@ -35,6 +35,8 @@ export interface Result {
   readonly perConnectionRate?: number;
   /** The closed loop's window per publisher, when the scenario sets its own. */
   readonly windowPerPublisher?: number;
+  /** Broker write syscalls per delivered message: below 1, several messages left in one send. */
+  readonly writesPerMessage?: number;
   readonly detail?: string;
 }
 
@@ -272,6 +274,7 @@ async function throughput(
   const received = (): number =>
     pool ? pool.received() : (subscribers as RawClient[]).reduce((sum, s) => sum + s.received, 0);
   const cpu0 = cpuMicros(broker.pid);
+  const writes0 = writeSyscalls(broker.pid);
   const machine0 = machineCpuMicros();
   const gen0 = process.cpuUsage();
   const pool0 = pool?.cpu() ?? 0;
@@ -283,6 +286,7 @@ async function throughput(
   const delivered = received();
   const gen = process.cpuUsage(gen0);
   const brokerCpu = cpuMicros(broker.pid) - cpu0;
+  const brokerWrites = writeSyscalls(broker.pid) - writes0;
   const generatorCpu = gen.user + gen.system + run.cpu + (pool ? pool.cpu() - pool0 : 0);
   const otherCpu = machineCpuMicros() - machine0 - brokerCpu - generatorCpu;
   if (pool) pool.close();
@@ -297,6 +301,7 @@ async function throughput(
     otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
     perConnectionRate: run.sent / elapsed / publishers.length,
     windowPerPublisher,
+    writesPerMessage: brokerWrites / Math.max(1, delivered),
     lost: Math.max(0, run.sent * fanout - delivered),
   };
 }
