@@ -43,6 +43,11 @@ export function machineCpuMicros(): number {
   return ((user + nice + system + irq + softirq + steal) * 1e6) / 100;
 }
 
+/** Write syscalls (write, writev) a process has made, from /proc: how many messages each of its sends carried. */
+export function writeSyscalls(pid: number): number {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+}
+
 /** Resident memory of a process in bytes. */
 export function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;

@@ -27,6 +27,8 @@ import {
   qos1FanIn,
   qos2EndToEnd,
   wildcard,
+  WILDCARD_DRAIN_MS,
+  WILDCARD_WINDOW_PER_PUBLISHER,
   WINDOW_PER_PUBLISHER,
   type Result,
   type Scenario,
@@ -149,6 +151,16 @@ function limitOf(broker: string, all: Result[]): string {
   if (refused !== undefined) return `refused the clients: ${refused}`;
   const results = all;
   if (results[0]?.unit !== 'msg/s') return '';
+  const writes =
+    results[0]?.writesPerMessage === undefined
+      ? undefined
+      : median(results.map((r) => r.writesPerMessage ?? 0));
+  const limit = limitingFactor(broker, results);
+  // Write syscalls per delivered message: near 1, each message cost the broker a send of its own.
+  return writes === undefined ? limit : `${limit}; ${fmt(writes, 2)} broker writes/msg`;
+}
+
+function limitingFactor(broker: string, results: Result[]): string {
   const rate = median(results.map((r) => r.perConnectionRate ?? 0));
   const busy = median(results.map((r) => r.brokerBusy ?? 0));
   const generator = median(results.map((r) => r.generatorBusy ?? 0));
@@ -265,7 +277,7 @@ const mosquittoVersion =
     spawnSync('/usr/sbin/mosquitto', ['-h'], { encoding: 'utf8' }).stdout,
   )?.[1] ?? 'Debian package';
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; mosquitto ${mosquittoVersion} at its defaults except unlimited queues; ${rounds} alternating round(s) of ${seconds} s per broker and scenario; medians (min-max). Throughput publishers are a closed loop: at most ${WINDOW_PER_PUBLISHER} messages per publisher in flight end to end, so "lost" is what a broker dropped, not a backlog.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; mosquitto ${mosquittoVersion} at its defaults except unlimited queues; ${rounds} alternating round(s) of ${seconds} s per broker and scenario; medians (min-max). Throughput publishers are a closed loop: at most ${WINDOW_PER_PUBLISHER} messages per publisher in flight end to end, so "lost" is what a broker dropped, not a backlog. Wildcard subscribers drain their sockets every ${WILDCARD_DRAIN_MS} ms (as the independent harness's do), with ${WILDCARD_WINDOW_PER_PUBLISHER} messages per publisher in flight.`,
   '',
   '| scenario | unit | emitter-ts | Aedes | Mosquitto | ÷ Aedes | ÷ Mosquitto | broker CPU/msg ÷ Aedes / ÷ Mosquitto | lost (ours / Aedes / Mosquitto) |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -273,7 +285,7 @@ const table = [
   '',
   'Ratios are emitter-ts ÷ peer: above 1 is better for rates, below 1 is better for latency, KiB per connection and CPU per message.',
   '',
-  'Per broker: every round, CPU per delivered message and how busy each side was (CPU seconds per second; the broker is single-threaded, the generator is three processes on what the broker leaves of the cores), and what limited the figure.',
+  'Per broker: every round, CPU per delivered message and how busy each side was (CPU seconds per second; the broker is single-threaded, the generator is three processes, five for wildcard, on what the broker leaves of the cores), and what limited the figure.',
   '',
   '| scenario | broker | each round | broker CPU/msg (µs) | broker busy | generator CPU/msg (µs) | generator busy | limited by |',
   '|---|---|---|---|---|---|---|---|',

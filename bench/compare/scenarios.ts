@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import mqttPacket from 'mqtt-packet';
-import { cpuMicros, machineCpuMicros, rssBytes, type RunningBroker } from './brokers.js';
+import { cpuMicros, machineCpuMicros, rssBytes, writeSyscalls, type RunningBroker } from './brokers.js';
 import type {
   PublisherCommand,
   PublisherJob,
@@ -10,6 +10,7 @@ import type {
   PublisherReport,
 } from './publisher-worker.js';
 import type { SubscriberCount, SubscriberJob } from './subscriber-worker.js';
+import type { DrainSubscriberJob, DrainSubscriberMessage } from './drain-subscriber-worker.js';
 import { publishFrame, RawClient, withPacketId, type ProtocolLevel } from './raw-client.js';
 
 /** What one scenario run measured. */
@@ -36,6 +37,10 @@ export interface Result {
   readonly bound?: string;
   /** Set when the broker refused the scenario's clients (a broker without MQTT 5): there is no figure. */
   readonly refused?: string;
+  /** The closed loop's window per publisher, when the scenario sets its own. */
+  readonly windowPerPublisher?: number;
+  /** Broker write syscalls per delivered message: below 1, several messages left in one send. */
+  readonly writesPerMessage?: number;
   readonly detail?: string;
 }
 
@@ -77,9 +82,34 @@ async function settle(total: () => number, expected: number): Promise<void> {
 
 const WORKER = fileURLToPath(new URL('./publisher-worker.ts', import.meta.url));
 const SUBSCRIBER_WORKER = fileURLToPath(new URL('./subscriber-worker.ts', import.meta.url));
+const DRAIN_WORKER = fileURLToPath(new URL('./drain-subscriber-worker.ts', import.meta.url));
 const WORKERS = 2;
 /** Messages each publisher may have in flight end to end (sent, not yet delivered to every subscriber). */
 export const WINDOW_PER_PUBLISHER = 1000;
+
+/** Where a closed loop learns how many messages its subscribers have received. */
+export interface Deliveries {
+  /** Deliveries counted so far. */
+  received(): number;
+  /** Called whenever the count grew. */
+  onProgress: (() => void) | undefined;
+}
+
+// Subscribers read in this process: the count is a running sum kept on each read (summing every
+// subscriber's counter on each read cost the generator O(subscribers) per read).
+function inProcess(subscribers: readonly RawClient[]): Deliveries {
+  let delivered = 0;
+  const deliveries: Deliveries = { received: () => delivered, onProgress: undefined };
+  for (const subscriber of subscribers) {
+    let seen = subscriber.received;
+    subscriber.onRead = () => {
+      delivered += subscriber.received - seen;
+      seen = subscriber.received;
+      deliveries.onProgress?.();
+    };
+  }
+  return deliveries;
+}
 
 /** What a closed-loop publisher run measured. */
 interface PublisherRun {
@@ -100,11 +130,15 @@ interface PublisherRun {
 export async function runPublishers(
   port: number,
   publishers: readonly (readonly string[])[],
-  subscribers: readonly RawClient[],
+  subscribers: readonly RawClient[] | Deliveries,
   fanout: number,
   seconds: number,
   protocolVersion: ProtocolLevel = 4,
+  windowPerPublisher = WINDOW_PER_PUBLISHER,
 ): Promise<PublisherRun> {
+  const deliveries = Array.isArray(subscribers)
+    ? inProcess(subscribers as readonly RawClient[])
+    : (subscribers as Deliveries);
   const groups = Array.from({ length: Math.min(WORKERS, publishers.length) }, (_, w) =>
     publishers.filter((_, i) => i % WORKERS === w),
   );
@@ -129,16 +163,15 @@ export async function runPublishers(
     );
     // Each worker's share of the window, at least two of its largest batches so it never idles on one.
     const windows = batchSizes.map((sizes) =>
-      Math.max(WINDOW_PER_PUBLISHER * sizes.length, 2 * Math.max(...sizes)),
+      Math.max(windowPerPublisher * sizes.length, 2 * Math.max(...sizes)),
     );
     const window = windows.reduce((a, b) => a + b, 0);
     const reports = children.map((child) =>
       bounded(once(child, 'message'), seconds * 1000 + 30000, 'publisher worker report'),
     );
     let granted = 0;
-    // Deliveries of this run (earlier ones, such as route checks, do not count), kept as a running sum:
-    // summing every subscriber's counter on each read cost the generator O(subscribers) per read.
-    let delivered = 0;
+    // Deliveries of this run (earlier ones, such as route checks, do not count).
+    const before = deliveries.received();
     const started = Date.now();
     const deadline = started + seconds * 1000;
     const grant = (total: number): void => {
@@ -152,22 +185,15 @@ export async function runPublishers(
     // cross the IPC channel, not one per delivery).
     const topUp = (): void => {
       if (Date.now() >= deadline) return;
-      const room = Math.floor(delivered / fanout) + window - granted;
+      const room = Math.floor((deliveries.received() - before) / fanout) + window - granted;
       if (room >= window / 4) grant(room);
     };
-    for (const subscriber of subscribers) {
-      let seen = subscriber.received;
-      subscriber.onRead = () => {
-        delivered += subscriber.received - seen;
-        seen = subscriber.received;
-        topUp();
-      };
-    }
+    deliveries.onProgress = topUp;
     grant(window);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     for (const child of children) child.send({ stop: true } satisfies PublisherCommand);
     const results = (await Promise.all(reports)).map(([report]) => report as PublisherReport);
-    for (const subscriber of subscribers) subscriber.onRead = undefined;
+    deliveries.onProgress = undefined;
     return {
       sent: results.reduce((sum, r) => sum + r.sent, 0),
       cpu: results.reduce((sum, r) => sum + r.cpu, 0),
@@ -194,40 +220,116 @@ function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
+/** Subscribers in separate processes, draining their sockets periodically (see drain-subscriber-worker.ts). */
+interface SubscriberPool extends Deliveries {
+  /** CPU time of the pool's processes so far, microseconds. */
+  cpu(): number;
+  close(): void;
+}
+
+/**
+ * Connects one subscriber per topic, spread over `WORKERS` processes that drain their sockets every
+ * `intervalMs`; resolves once every subscription is acknowledged.
+ */
+async function drainingSubscribers(
+  port: number,
+  topics: readonly string[],
+  intervalMs: number,
+): Promise<SubscriberPool> {
+  const counts = new Array<number>(WORKERS).fill(0);
+  let total = 0;
+  const children = counts.map(() =>
+    fork(DRAIN_WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+  );
+  const pool: SubscriberPool = {
+    received: () => total,
+    onProgress: undefined,
+    cpu: () =>
+      children.reduce((sum, child) => sum + (child.exitCode === null ? cpuMicros(child.pid ?? 0) : 0), 0),
+    close: () => {
+      for (const child of children) child.kill('SIGKILL');
+    },
+  };
+  try {
+    await Promise.all(
+      children.map((child, w) => {
+        const ready = bounded(once(child, 'message'), 60000, 'subscriber worker start');
+        const job: DrainSubscriberJob = {
+          port,
+          prefix: `drain${w}-`,
+          topics: topics.filter((_, i) => i % WORKERS === w),
+          intervalMs,
+        };
+        child.send(job);
+        return ready;
+      }),
+    );
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  children.forEach((child, w) =>
+    child.on('message', (message: DrainSubscriberMessage) => {
+      if (!('received' in message)) return;
+      total += message.received - counts[w];
+      counts[w] = message.received;
+      pool.onProgress?.();
+    }),
+  );
+  return pool;
+}
+
 async function throughput(
   broker: RunningBroker,
   seconds: number,
   publishers: readonly (readonly string[])[],
-  subscribers: RawClient[],
+  subscribers: RawClient[] | SubscriberPool,
   fanout: number,
   protocolVersion: ProtocolLevel = 4,
+  windowPerPublisher = WINDOW_PER_PUBLISHER,
 ): Promise<Result> {
+  const pool = Array.isArray(subscribers) ? undefined : subscribers;
+  const received = (): number =>
+    pool ? pool.received() : (subscribers as RawClient[]).reduce((sum, s) => sum + s.received, 0);
   const cpu0 = cpuMicros(broker.pid);
+  const writes0 = writeSyscalls(broker.pid);
   const machine0 = machineCpuMicros();
   const gen0 = process.cpuUsage();
+  const pool0 = pool?.cpu() ?? 0;
   const started = Date.now();
-  const run = await runPublishers(broker.port, publishers, subscribers, fanout, seconds, protocolVersion);
-  const received = (): number => subscribers.reduce((sum, s) => sum + s.received, 0);
+  const run = await runPublishers(
+    broker.port,
+    publishers,
+    subscribers,
+    fanout,
+    seconds,
+    protocolVersion,
+    windowPerPublisher,
+  );
   // With at most a window in flight, what has not arrived a second after the last delivery was dropped.
   await settle(received, run.sent * fanout);
   const elapsed = (Date.now() - started) / 1000;
   const delivered = received();
   const gen = process.cpuUsage(gen0);
   const brokerCpu = cpuMicros(broker.pid) - cpu0;
-  const generatorCpu = gen.user + gen.system + run.cpu;
+  const brokerWrites = writeSyscalls(broker.pid) - writes0;
+  const generatorCpu = gen.user + gen.system + run.cpu + (pool ? pool.cpu() - pool0 : 0);
   const otherCpu = machineCpuMicros() - machine0 - brokerCpu - generatorCpu;
-  for (const client of subscribers) client.close();
+  if (pool) pool.close();
+  else for (const client of subscribers as RawClient[]) client.close();
   return {
     value: delivered / elapsed,
     unit: 'msg/s',
     cpuPerMessage: brokerCpu / Math.max(1, delivered),
-    generatorCpuPerMessage: (gen.user + gen.system + run.cpu) / Math.max(1, delivered),
+    generatorCpuPerMessage: generatorCpu / Math.max(1, delivered),
     brokerBusy: brokerCpu / 1e6 / elapsed,
     generatorBusy: generatorCpu / 1e6 / elapsed,
     otherBusy: Math.max(0, otherCpu) / 1e6 / elapsed,
     perConnectionRate: run.sent / elapsed / publishers.length,
+    windowPerPublisher,
+    writesPerMessage: brokerWrites / Math.max(1, delivered),
     lost: Math.max(0, run.sent * fanout - delivered),
-    bound: `closed-loop window (${WINDOW_PER_PUBLISHER}/publisher) and round trips`,
+    bound: `closed-loop window (${windowPerPublisher}/publisher) and round trips`,
   };
 }
 
@@ -269,16 +371,32 @@ export const pointToPoint: Scenario = async (broker, seconds, scale) => {
   return throughput(broker, seconds, publishers, subscribers, 1);
 };
 
-/** 1,000 subscribers on distinct `+` patterns, publishes spread over 1,000 channels. */
+/** Wildcard subscribers drain their sockets this often (as the independent harness's do). */
+export const WILDCARD_DRAIN_MS = 10;
+/**
+ * Wildcard messages in flight per publisher: each subscriber gets a trickle (1/1,000 of the messages) and
+ * reads every 10 ms, so the closed loop needs about rate x 10 ms in flight (here 10 per subscriber) not to
+ * be the limit itself.
+ */
+export const WILDCARD_WINDOW_PER_PUBLISHER = 5000;
+
+/**
+ * 1,000 subscribers on distinct `+` patterns, publishes spread over 1,000 channels. The subscribers live in
+ * worker processes that drain their sockets every 10 ms: read one delivery at a time, as in-process
+ * subscribers are, they cost the generator as much as the broker per message and capped the figure.
+ */
 export const wildcard: Scenario = async (broker, seconds, scale) => {
   const count = Math.round(1000 * scale);
-  const subscribers = await clients(broker, count, 'wc-sub');
-  for (let i = 0; i < count; i++) await subscribers[i].subscribe(broker.topic(`w/+/${i}/`));
+  const subscribers = await drainingSubscribers(
+    broker.port,
+    Array.from({ length: count }, (_, i) => broker.topic(`w/+/${i}/`)),
+    WILDCARD_DRAIN_MS,
+  );
   // Two publishers, each cycling over half of the channels.
   const publishers = [0, 1].map((half) =>
     Array.from({ length: Math.ceil(count / 2) }, (_, i) => broker.topic(`w/x/${(2 * i + half) % count}/`)),
   );
-  return throughput(broker, seconds, publishers, subscribers, 1);
+  return throughput(broker, seconds, publishers, subscribers, 1, 4, WILDCARD_WINDOW_PER_PUBLISHER);
 };
 
 /**

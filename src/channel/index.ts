@@ -1,5 +1,6 @@
 /** The channel layer: topic parsing, options, SSIDs and the subscription trie. */
 
+export { ParsedChannelCache } from './channel-cache.js';
 export { CompactMap } from './compact-map.js';
 export { hashLevel, WellKnownHash } from './hash.js';
 export {

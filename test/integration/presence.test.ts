@@ -228,6 +228,39 @@ describe('links and key bans', () => {
     assert.equal((await client.nextJson('emitter/link/')).status, 401);
   });
 
+  test('a ban reaches channels already published to, cached from any client, and unban restores them', async () => {
+    const key = await keygen(client, server.secret, 'relay/#/', 'rw');
+    const other = await connectClient(server.port);
+    try {
+      // Several channels in turn, from two clients: the parsed channels and their grants are cached.
+      await client.mqtt.subscribeAsync(`${key}/relay/`);
+      for (let i = 0; i < 3; i++) {
+        await client.mqtt.publishAsync(`${key}/relay/${i}/`, 'before');
+        await other.mqtt.publishAsync(`${key}/relay/${i}/`, 'before');
+      }
+      for (let i = 0; i < 3; i++) await client.next((m) => m.topic === `relay/${i}/`);
+      await client.mqtt.publishAsync(
+        'emitter/keyban/',
+        JSON.stringify({ secret: server.secret, target: key, banned: true }),
+      );
+      assert.deepEqual(await client.nextJson('emitter/keyban/'), { status: 200, banned: true });
+      for (let i = 0; i < 3; i++) {
+        await other.mqtt.publishAsync(`${key}/relay/${i}/`, 'banned');
+        assert.equal((await other.nextJson('emitter/error/')).status, 401);
+      }
+      await client.mqtt.publishAsync(
+        'emitter/keyban/',
+        JSON.stringify({ secret: server.secret, target: key, banned: false }),
+      );
+      assert.deepEqual(await client.nextJson('emitter/keyban/'), { status: 200, banned: false });
+      await other.mqtt.publishAsync(`${key}/relay/2/`, 'after');
+      await client.next((m) => m.payload.toString() === 'after');
+      assert.equal(client.received.filter((m) => m.payload.toString() === 'banned').length, 0);
+    } finally {
+      await other.end();
+    }
+  });
+
   test('keyban blocks a key everywhere and unban restores it', async () => {
     const key = await keygen(client, server.secret, 'banned/', 'rw');
     await client.mqtt.publishAsync(

@@ -1,5 +1,5 @@
 import type { IPublishPacket } from 'mqtt-packet';
-import { ChannelKind, parseChannel, type ParsedChannel, type QoS } from '../../channel/index.js';
+import { ChannelKind, ParsedChannelCache, type ParsedChannel, type QoS } from '../../channel/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import type { PublishOutcome } from '../../services/pubsub/pubsub.js';
 import { isUtf8 } from 'node:buffer';
@@ -155,6 +155,9 @@ function acceptV5(session: ClientSession, v5: Mqtt5State, packet: IPublishPacket
   return true;
 }
 
+// Topics published to, parsed, shared by every client of the process (parsing is pure: never stale).
+const publishedChannels = new ParsedChannelCache();
+
 function processPublish(
   session: ClientSession,
   topic: string,
@@ -169,10 +172,11 @@ function processPublish(
   const expanded = topic.length <= 2 ? session.link(topic) : topic;
   if (expanded === undefined) return Errors.BadRequest;
   if (topicTooLong(expanded, core.limits)) return Errors.TopicTooLong;
-  // A client usually publishes to the same topic again and again: parse it once.
+  // A client usually publishes to the same topic again and again: parse it once. One relaying for many
+  // channels finds them in the shared cache, parsed and with their write grant remembered.
   let channel = session.lastPublished;
   if (channel === undefined || expanded !== session.lastPublishedTopic) {
-    channel = parseChannel(keyedTopic(core.keylessKey, expanded));
+    channel = publishedChannels.parse(keyedTopic(core.keylessKey, expanded));
     session.lastPublished = channel;
     session.lastPublishedTopic = expanded;
   }
