@@ -62,7 +62,7 @@ export function decodePublishV5(frame: Buffer, headerLength: number): IPublishPa
   const end = at + length;
   if (end > frame.length) return new Error('Invalid property length');
   if (length > 0) {
-    const properties = readProperties(frame, at, end);
+    const properties = readPublishProperties(frame, at, end);
     if (properties instanceof Error) return properties;
     packet.properties = properties as Properties;
   }
@@ -82,7 +82,12 @@ const PROPERTY_NAMES: Record<number, string> = {
   0x26: 'userProperties',
 };
 
-function readProperties(frame: Buffer, start: number, end: number): Record<string, unknown> | Error {
+/** The properties in `frame[start, end)`, a PUBLISH property block (without its length prefix). */
+export function readPublishProperties(
+  frame: Buffer,
+  start: number,
+  end: number,
+): Record<string, unknown> | Error {
   const result: Record<string, unknown> = {};
   let at = start;
   const string = (): string | Error => {
