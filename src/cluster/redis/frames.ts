@@ -4,10 +4,12 @@ import type { Route } from '../cluster.js';
 /**
  * Messages between nodes travel in batches: one Redis PUBLISH carries every frame a node queued for a
  * peer during one event-loop turn. A frame is
- * `[u32 length][u8 kind | qos << 4][u8 levels][u32 contract][u32 level]*[u8 idLength][storedId][u8 targetLength][target][packet]`,
+ * `[u32 length][u8 kind | qos << 4 | flags][u8 levels][u32 contract][u32 level]*[u8 idLength][storedId][u8 targetLength][target]([u32 propertiesLength][properties])?[packet]`,
  * where `packet` is the message's MQTT 3.1.1 QoS 0 PUBLISH (written unchanged to the receiving node's QoS 0
  * clients, and the source of topic and payload for its other forms) and `qos` the QoS it was published
- * at: the receiving node delivers at min(qos, each local subscription's granted QoS).
+ * at: the receiving node delivers at min(qos, each local subscription's granted QoS). Flags: 0x40, the
+ * message has MQTT 5 properties (their wire block follows the target); 0x80, it was published with RETAIN
+ * (for MQTT 5 Retain As Published). A message of a 3.1.1 client has neither: its frame is as before.
  */
 export const FrameKind = { Direct: 0, Targeted: 1 } as const;
 /** One of the `FrameKind` values. */
@@ -23,9 +25,15 @@ export interface Frame {
   /** The session a share-group message was picked for (Targeted frames). */
   readonly target: string;
   readonly packet: Buffer;
+  /** Its MQTT 5 properties' wire block (`encodePublishProperties`), a view into the batch. */
+  readonly properties: Buffer | undefined;
+  /** The RETAIN flag it was published with. */
+  readonly publishedRetain: boolean;
 }
 
 const MAX_LEVELS = 255;
+const HAS_PROPERTIES = 0x40;
+const PUBLISHED_RETAIN = 0x80;
 
 /** The header of a frame; the packet itself follows it unchanged (so it is not copied twice). */
 export function encodeFrameHeader(
@@ -35,21 +43,31 @@ export function encodeFrameHeader(
   target: string,
   packetLength: number,
   qos: QoS = 0,
+  properties?: Buffer,
+  publishedRetain = false,
 ): Buffer {
   const levels = Math.min(route.levels.length, MAX_LEVELS);
   const idLength = storedId?.length ?? 0;
   const targetLength = Buffer.byteLength(target);
-  const headerLength = 4 + 1 + 1 + 4 + 4 * levels + 1 + idLength + 1 + targetLength;
+  const propertiesLength = properties === undefined ? 0 : 4 + properties.length;
+  const headerLength = 4 + 1 + 1 + 4 + 4 * levels + 1 + idLength + 1 + targetLength + propertiesLength;
   const header = Buffer.allocUnsafe(headerLength);
   let at = header.writeUInt32BE(headerLength - 4 + packetLength, 0);
-  at = header.writeUInt8(kind | (qos << 4), at);
+  let flags = kind | (qos << 4);
+  if (properties !== undefined) flags |= HAS_PROPERTIES;
+  if (publishedRetain) flags |= PUBLISHED_RETAIN;
+  at = header.writeUInt8(flags, at);
   at = header.writeUInt8(levels, at);
   at = header.writeUInt32BE(route.contract >>> 0, at);
   for (let i = 0; i < levels; i++) at = header.writeUInt32BE(route.levels[i] >>> 0, at);
   at = header.writeUInt8(idLength, at);
   if (storedId !== undefined) at += storedId.copy(header, at);
   at = header.writeUInt8(targetLength, at);
-  header.write(target, at, 'latin1');
+  at += header.write(target, at, 'latin1');
+  if (properties !== undefined) {
+    at = header.writeUInt32BE(properties.length, at);
+    properties.copy(header, at);
+  }
   return header;
 }
 
@@ -60,7 +78,8 @@ export function decodeFrames(batch: Buffer, visit: (frame: Frame) => void): bool
     const end = offset + 4 + batch.readUInt32BE(offset);
     if (end > batch.length || end < offset + 12) return false;
     let at = offset + 4;
-    const kind = (batch[at] & 0x0f) as FrameKind;
+    const flags = batch[at];
+    const kind = (flags & 0x0f) as FrameKind;
     const qosBits = (batch[at++] >> 4) & 3;
     if (qosBits === 3) return false;
     const qos = qosBits as QoS;
@@ -75,8 +94,25 @@ export function decodeFrames(batch: Buffer, visit: (frame: Frame) => void): bool
     const targetLength = batch[at++];
     const target = batch.toString('latin1', at, at + targetLength);
     at += targetLength;
+    let properties: Buffer | undefined;
+    if ((flags & HAS_PROPERTIES) !== 0) {
+      if (at + 4 > end) return false;
+      const length = batch.readUInt32BE(at);
+      at += 4;
+      properties = batch.subarray(at, at + length);
+      at += length;
+    }
     if (at > end) return false;
-    visit({ kind, qos, route: { contract, levels }, storedId, target, packet: batch.subarray(at, end) });
+    visit({
+      kind,
+      qos,
+      route: { contract, levels },
+      storedId,
+      target,
+      packet: batch.subarray(at, end),
+      properties,
+      publishedRetain: (flags & PUBLISHED_RETAIN) !== 0,
+    });
     offset = end;
   }
   return offset === batch.length;
