@@ -43,9 +43,11 @@ async function v5Client(port: number): Promise<V5Client> {
     packets.push(packet);
     for (const wake of waiters) wake();
   });
+  // MQTT.js gives up after its connectTimeout (5 s): the wait is bounded.
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
+    client.once('close', () => reject(new Error('closed before CONNACK')));
   });
   return {
     client,

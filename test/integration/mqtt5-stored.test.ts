@@ -38,10 +38,14 @@ async function v5Client(port: number): Promise<{ client: MqttClient; packets: IP
   });
   const packets: IPublishPacket[] = [];
   client.on('message', (_topic, _payload, packet) => packets.push(packet));
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
+  await within(
+    new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    }),
+    5000,
+    'CONNACK',
+  );
   return { client, packets };
 }
 
@@ -57,6 +61,15 @@ function assertSameProperties(got: IPublishPacket['properties'], maxExpiry: numb
     p.messageExpiryInterval !== undefined && p.messageExpiryInterval <= maxExpiry,
     `expiry ${p.messageExpiryInterval}`,
   );
+}
+
+/** `promise`, or a rejection saying what did not happen within `ms`: every network wait is bounded. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // Time passing is what these tests check (an expiry interval counted while stored): a real wait.
@@ -175,7 +188,7 @@ describe('MQTT 5 properties of stored messages with mosquitto_pub/mosquitto_sub 
       ...['-D', 'publish', 'user-property', 'k', 'v2'],
       ...['-D', 'publish', 'message-expiry-interval', '300'],
     ]);
-    const [code] = (await once(pub, 'exit')) as [number];
+    const [code] = (await within(once(pub, 'exit'), 10000, 'mosquitto_pub exit')) as [number];
     assert.equal(code, 0);
     const sub = spawn('mosquitto_sub', [
       ...['-V', '5', '-h', '127.0.0.1', '-p', String(server.port), '-C', '1', '-W', '5'],
@@ -183,7 +196,7 @@ describe('MQTT 5 properties of stored messages with mosquitto_pub/mosquitto_sub 
     ]);
     let out = '';
     sub.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const [subCode] = (await once(sub, 'exit')) as [number];
+    const [subCode] = (await within(once(sub, 'exit'), 10000, 'mosquitto_sub exit')) as [number];
     assert.equal(subCode, 0, `mosquitto_sub: ${out}`);
     const [contentType, responseTopic, correlation, users, expiry, payload] = out.trim().split('|');
     assert.equal(contentType, 'text/plain');
