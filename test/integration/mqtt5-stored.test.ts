@@ -15,9 +15,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
-import { createStorage, type Storage } from '../../src/storage/index.js';
+import { generateLicense } from '../../src/security/index.js';
+import { createSessionStore, createStorage, type Storage } from '../../src/storage/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
+import { RawMqtt5Client } from '../helpers/raw-mqtt5.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const PROPERTIES = {
@@ -205,5 +207,59 @@ describe('MQTT 5 properties of stored messages with mosquitto_pub/mosquitto_sub 
     assert.equal(users, 'k:v1 k:v2');
     assert.ok(Number(expiry) > 0 && Number(expiry) <= 300, `expiry ${expiry}`);
     assert.equal(payload, 'hello');
+  });
+});
+
+describe("MQTT 5 properties of a persistent session's queue across a broker restart (ssd sessions)", () => {
+  test('a queued message keeps its properties; its expiry interval counts the time queued and down; an expired one is dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emitter-v5q-'));
+    const { license } = generateLicense();
+    const settings = { expiryMs: 60_000 };
+    const first = await startTestBroker({
+      license,
+      sessions: { ...settings, store: createSessionStore('ssd', {}, { dir }) },
+    });
+    const helper = await connectClient(first.port);
+    const key = await keygen(helper, first.secret, 'q/#/', 'rw');
+    await helper.end();
+    const clientId = `v5q-${process.pid}`;
+    const away = await RawMqtt5Client.connect(first.port, {
+      clientId,
+      properties: { sessionExpiryInterval: 60 },
+    });
+    away.client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${key}/q/`, qos: 1 }] });
+    await away.client.expect('suback');
+    away.client.close();
+    await away.client.closedByBroker();
+
+    const publisher = await v5Client(first.port);
+    // A QoS 1 PUBACK waits for the queued copies to be in the session store.
+    await publisher.client.publishAsync(`${key}/q/`, 'short', {
+      qos: 1,
+      properties: { messageExpiryInterval: 1 },
+    });
+    await publisher.client.publishAsync(`${key}/q/`, 'long', {
+      qos: 1,
+      properties: { ...PROPERTIES, messageExpiryInterval: 30 },
+    });
+    publisher.client.end(true);
+    await first.close();
+    await elapse(1300);
+
+    const second = await startTestBroker({
+      license,
+      sessions: { ...settings, store: createSessionStore('ssd', {}, { dir }) },
+    });
+    try {
+      const back = await RawMqtt5Client.connect(second.port, { clientId, clean: false });
+      assert.equal(back.connack.sessionPresent, true);
+      const delivered = (await back.client.expect('publish')) as IPublishPacket;
+      assert.equal(delivered.payload.toString(), 'long', 'the message past its interval is dropped');
+      assertSameProperties(delivered.properties, 29);
+      assert.ok((delivered.properties?.messageExpiryInterval ?? 0) >= 20);
+      back.client.close();
+    } finally {
+      await second.close();
+    }
   });
 });
