@@ -133,7 +133,7 @@ for (const provider of ['inmemory', 'ssd', 'redis'] as const) {
       await plain.end();
     });
 
-    test('a retained message replays with its properties, its expiry interval reduced by the time stored; an expired one not at all', async () => {
+    test('a retained message replays with its properties (and the subscription identifier), its expiry interval reduced by the time stored; an expired one not at all', async () => {
       const publisher = await v5Client(server.port);
       await publisher.client.publishAsync(`${key}/st/kept/`, 'kept', {
         qos: 1,
@@ -149,7 +149,10 @@ for (const provider of ['inmemory', 'ssd', 'redis'] as const) {
       await elapse(1300);
 
       const subscriber = await v5Client(server.port);
-      await subscriber.client.subscribeAsync(`${key}/st/kept/`, { qos: 0 });
+      await subscriber.client.subscribeAsync(`${key}/st/kept/`, {
+        qos: 0,
+        properties: { subscriptionIdentifier: 5 },
+      });
       await subscriber.client.subscribeAsync(`${key}/st/gone/`, { qos: 1 });
       assert.deepEqual(
         subscriber.packets.map((p) => p.payload.toString()),
@@ -158,6 +161,11 @@ for (const provider of ['inmemory', 'ssd', 'redis'] as const) {
       );
       assertSameProperties(subscriber.packets[0].properties, 29);
       assert.ok((subscriber.packets[0].properties?.messageExpiryInterval ?? 0) >= 20);
+      assert.equal(
+        subscriber.packets[0].properties?.subscriptionIdentifier,
+        5,
+        'the Subscription Identifier of the subscription that replayed it [MQTT-3.3.4-3]',
+      );
       subscriber.client.end(true);
     });
   });

@@ -293,7 +293,7 @@ export class PubSub {
       for (const message of messages) {
         const delivery = storedDelivery(message, qos);
         // Past its MQTT 5 Message Expiry Interval: not delivered [MQTT-3.3.2-5].
-        if (delivery !== undefined) hold.replay(delivery, qos);
+        if (delivery !== undefined) hold.replay(delivery, qos, options);
       }
       return subscription;
     } catch (error) {
