@@ -621,9 +621,10 @@ export class Broker implements BrokerCore {
         // Direct subscribers only: share groups were picked on the publisher's node (a Targeted frame).
         const recipients = match.subscriptions;
         for (let i = 0; i < recipients.length; i++) {
-          const { subscriber, qos } = recipients[i];
+          const { subscriber, qos, options } = recipients[i];
           if (subscriber.peer !== undefined) continue; // a peer's copy went from the publisher's node
-          subscriber.deliver(delivery, qos < cap ? qos : cap);
+          // With its MQTT 5 options (Retain As Published, Subscription Identifier), as on a local publish.
+          subscriber.deliver(delivery, qos < cap ? qos : cap, undefined, options);
           this.counters.messagesOut++;
         }
       },

@@ -74,6 +74,7 @@ export class SessionJournal {
         retain: delivery.retain,
         storedId: delivery.storedId,
         ...(delivery.properties ? { properties: delivery.properties } : {}),
+        ...(delivery.expiresAt !== 0 ? { expiresAt: delivery.expiresAt } : {}),
       });
       entry.seq = result.seq ?? -1;
     });

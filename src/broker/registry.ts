@@ -229,14 +229,19 @@ export class SessionRegistry {
       const outbox = (session.outbox = new Outbox(this.settings));
       for (const entry of record.outgoing) {
         const m = entry.message;
+        const properties = m.properties as PublishProperties | undefined;
+        const interval = properties?.messageExpiryInterval;
         outbox.restore({
+          // Its Message Expiry Interval counts from when it was published, not from this restore: an
+          // expired one is dropped when its turn comes, a later one carries what is left [MQTT-3.3.2-5/6].
           delivery: new Delivery(
             m.topic,
             m.payload,
             m.qos,
             m.retain,
             m.storedId,
-            m.properties as PublishProperties | undefined,
+            properties,
+            m.expiresAt !== undefined && interval !== undefined ? m.expiresAt - interval * 1000 : undefined,
           ),
           qos: m.qos,
           packetId: entry.packetId,

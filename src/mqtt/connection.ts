@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import mqttPacket, {
+  type IAuthPacket,
   type IConnackPacket,
   type IConnectPacket,
   type IPacket,
@@ -45,6 +46,8 @@ export interface MqttConnectionEvents {
   unsubscribe: [packet: IUnsubscribePacket];
   pingreq: [packet: IPacket];
   disconnect: [packet: IPacket];
+  /** MQTT 5 AUTH (enhanced authentication): the server API user decides what to do with it. */
+  auth: [packet: IAuthPacket];
   error: [error: MqttProtocolError];
   close: [];
 }
@@ -74,8 +77,9 @@ type OwnedStream = Duplex & { [OWNER]: MqttConnection };
 const DEFAULT_CONNECT_TIMEOUT = 30000;
 const CONNECT_TYPE = 1;
 // Packet types a client may send after CONNECT; the others (CONNACK, SUBACK, ...) are ignored, as
-// Emitter does.
+// Emitter does. AUTH (MQTT 5) goes to the handler, which decides (the broker: a protocol error).
 const CLIENT_PACKETS: ReadonlySet<string> = new Set([
+  'auth',
   'puback',
   'pubrec',
   'pubrel',

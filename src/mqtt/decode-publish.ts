@@ -56,7 +56,7 @@ function decode(frame: Buffer, headerLength: number, v5: boolean): IPublishPacke
     const end = at + length;
     if (end > frame.length) return new Error('Invalid property length');
     if (length > 0) {
-      const read = readProperties(frame, at, end);
+      const read = readPublishProperties(frame, at, end);
       if (read instanceof Error) return read;
       properties = read;
     }
@@ -88,7 +88,12 @@ const PROPERTY_NAMES: Record<number, string> = {
   0x26: 'userProperties',
 };
 
-function readProperties(frame: Buffer, start: number, end: number): Record<string, unknown> | Error {
+/** The properties in `frame[start, end)`, a PUBLISH property block (without its length prefix). */
+export function readPublishProperties(
+  frame: Buffer,
+  start: number,
+  end: number,
+): Record<string, unknown> | Error {
   const result: Record<string, unknown> = {};
   let at = start;
   const string = (): string | Error => {

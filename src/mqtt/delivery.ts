@@ -5,6 +5,7 @@
  */
 
 import mqttPacket from 'mqtt-packet';
+import { encodePublishProperties } from './publish-properties.js';
 import { encodePublish, encodePublishV5 } from './encode.js';
 
 /** An MQTT quality of service level. */
@@ -44,6 +45,8 @@ export class Delivery implements Message {
   senderId: string | undefined = undefined;
   /** The RETAIN flag it was published with, for MQTT 5 Retain As Published. */
   publishedRetain = false;
+  // The properties' wire block (`encodePublishProperties`), once asked for; null: there is none.
+  private block: Buffer | null | undefined;
 
   constructor(
     readonly topic: string,
@@ -52,9 +55,25 @@ export class Delivery implements Message {
     readonly retain = false,
     readonly storedId?: Buffer,
     readonly properties?: PublishProperties,
+    /** Unix ms it was published at, when earlier than now (a stored message): its expiry counts from then. */
+    publishedAt?: number,
   ) {
     const expiry = properties?.messageExpiryInterval;
-    this.expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+    this.expiresAt = expiry === undefined ? 0 : (publishedAt ?? Date.now()) + expiry * 1000;
+  }
+
+  /**
+   * Its MQTT 5 properties as one compact block (`encodePublishProperties`: no topic alias, no
+   * subscription identifier), encoded once, for storage and other cluster nodes; undefined without any.
+   */
+  propertyBlock(): Buffer | undefined {
+    if (this.block === undefined) this.block = encodePublishProperties(this.properties) ?? null;
+    return this.block ?? undefined;
+  }
+
+  /** Hands over the property block of its properties, already encoded (stored, or received from a peer). */
+  seedPropertyBlock(block: Buffer | undefined): void {
+    this.block = block ?? null;
   }
 
   /** True once its Message Expiry Interval has passed: it is not delivered any more [MQTT-3.3.2-5]. */

@@ -5,6 +5,7 @@ export {
   type MqttConnectionOptions,
 } from './connection.js';
 export { decodePublish, decodePublishV5 } from './decode-publish.js';
+export { decodePublishProperties, encodePublishProperties } from './publish-properties.js';
 export { encodeAck, encodePublish, encodePublishV5, type OutgoingPublish } from './encode.js';
 export { Delivery, patchPacketId, type Message, type PublishProperties, type QoS } from './delivery.js';
 export { MqttErrorCode, MqttProtocolError } from './errors.js';

@@ -10,6 +10,7 @@ export const ReasonCode = {
   ClientIdentifierNotValid: 0x85,
   NotAuthorized: 0x87,
   ServerShuttingDown: 0x8b,
+  BadAuthenticationMethod: 0x8c,
   KeepAliveTimeout: 0x8d,
   SessionTakenOver: 0x8e,
   TopicFilterInvalid: 0x8f,

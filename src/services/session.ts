@@ -1,4 +1,4 @@
-import type { CompactMap, QoS, Ssid } from '../channel/index.js';
+import type { CompactMap, QoS, Ssid, SubscriptionOptions } from '../channel/index.js';
 import type { RoutedSubscriber } from '../cluster/index.js';
 import type { Delivery } from '../mqtt/index.js';
 
@@ -25,8 +25,11 @@ export interface SessionSubscription {
  * `replay` at once, live ones wait until `release`.
  */
 export interface DeliveryHold {
-  /** Sends a replayed (stored) message now, ahead of every live message held meanwhile. */
-  replay(delivery: Delivery, qos: QoS): void;
+  /**
+   * Sends a replayed (stored) message now, ahead of every live message held meanwhile, with the MQTT 5
+   * options of the subscription that asked for it (its Subscription Identifier [MQTT-3.3.4-3]).
+   */
+  replay(delivery: Delivery, qos: QoS, options?: SubscriptionOptions): void;
   /** Ends this hold; when it was the last, held live messages go out, except those already replayed. */
   release(): void;
 }

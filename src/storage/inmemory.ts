@@ -85,9 +85,11 @@ export class InMemoryStorage implements Storage {
       payload: Buffer.from(message.payload),
       time: message.time,
       expires: message.expires,
+      ...(message.properties && { properties: Buffer.from(message.properties) }),
     };
     const size =
       copy.payload.length +
+      (copy.properties?.length ?? 0) +
       copy.id.length +
       copy.channel.length +
       4 * copy.ssid.length +

@@ -32,6 +32,11 @@ export interface StoredMessage {
   readonly time: number;
   /** Unix seconds after which the message is gone; 0 means it never expires. */
   readonly expires: number;
+  /**
+   * MQTT 5 PUBLISH properties it was published with, as their wire block (`encodePublishProperties`):
+   * opaque to storage, kept and returned byte for byte; absent for a message without any.
+   */
+  readonly properties?: Buffer;
 }
 
 /** Size of a message id in bytes. */
@@ -158,6 +163,8 @@ export interface NewMessage {
   readonly ttl: number;
   /** Publish time in unix ms; default the generator's clock. */
   readonly time?: number;
+  /** MQTT 5 properties as their wire block, when it has any. */
+  readonly properties?: Buffer;
 }
 
 /** Context of `createMessage`. */
@@ -177,7 +184,7 @@ const defaultIds = new MessageIdGenerator();
 export function createMessage(init: NewMessage, options: CreateMessageOptions = {}): StoredMessage {
   const id = (options.ids ?? defaultIds).next(init.time);
   const time = messageIdTime(id);
-  return {
+  const message = {
     id,
     ssid: init.ssid,
     channel: init.channel,
@@ -185,6 +192,7 @@ export function createMessage(init: NewMessage, options: CreateMessageOptions = 
     time,
     expires: expiresAt(time, init.ttl, options.retain),
   };
+  return init.properties === undefined ? message : { ...message, properties: init.properties };
 }
 
 /** Bytes a message counts for against a query's `maxQueryBytes` (Emitter: payload + id + channel). */

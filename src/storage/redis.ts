@@ -367,21 +367,29 @@ export function connectRedis(config: RedisStorageConfig, autoPipelining = false)
   return new Redis(config.url, { ...options, retryStrategy });
 }
 
-// Body: [u32 expires][u8 levels][u32 ssid]*[u16 channel length][channel utf8][payload]
+// Body: [u32 expires][u8 levels | HAS_PROPERTIES][u32 ssid]*[u16 channel length][channel utf8]
+// ([u32 properties length][properties])?[payload]. The flag sits in the levels byte (an SSID has far fewer
+// than 128 levels), so bodies written before properties existed read unchanged.
+const HAS_PROPERTIES = 0x80;
+
 function encodeBody(message: StoredMessage): Buffer {
   const channel = Buffer.from(message.channel);
+  const properties = message.properties;
   const head = Buffer.allocUnsafe(4 + 1 + 4 * message.ssid.length + 2);
   let at = head.writeUInt32BE(message.expires >>> 0, 0);
-  at = head.writeUInt8(message.ssid.length, at);
+  at = head.writeUInt8(message.ssid.length | (properties === undefined ? 0 : HAS_PROPERTIES), at);
   for (const level of message.ssid) at = head.writeUInt32BE(level >>> 0, at);
   head.writeUInt16BE(channel.length, at);
-  return Buffer.concat([head, channel, message.payload]);
+  if (properties === undefined) return Buffer.concat([head, channel, message.payload]);
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(properties.length, 0);
+  return Buffer.concat([head, channel, length, properties, message.payload]);
 }
 
 function decodeBody(id: Buffer, body: Buffer): StoredMessage | undefined {
   if (body.length < 7) return undefined;
   const expires = body.readUInt32BE(0);
-  const levels = body[4];
+  const levels = body[4] & ~HAS_PROPERTIES;
   let at = 5;
   if (body.length < at + 4 * levels + 2) return undefined;
   const ssid: number[] = [];
@@ -390,6 +398,13 @@ function decodeBody(id: Buffer, body: Buffer): StoredMessage | undefined {
   at += 2;
   if (body.length < at + channelLength) return undefined;
   const channel = body.toString('utf8', at, at + channelLength);
+  at += channelLength;
   const time = Number(id.readBigUInt64BE(0));
-  return { id, ssid, channel, payload: body.subarray(at + channelLength), time, expires };
+  if ((body[4] & HAS_PROPERTIES) === 0)
+    return { id, ssid, channel, payload: body.subarray(at), time, expires };
+  if (body.length < at + 4) return undefined;
+  const end = at + 4 + body.readUInt32BE(at);
+  if (body.length < end) return undefined;
+  const properties = body.subarray(at + 4, end);
+  return { id, ssid, channel, payload: body.subarray(end), time, expires, properties };
 }

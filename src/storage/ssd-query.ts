@@ -29,8 +29,8 @@ export const MAX_CHANNEL_CURSORS = 64;
 const MAX_PAGE = 1024;
 const PARTITION_FIRST_PAGE = 256;
 
-/** A raw row: id, ssid, channel, payload, expires. */
-export type Row = [Buffer, Buffer, string, Buffer, number];
+/** A raw row: id, ssid, channel, payload, expires, properties. */
+export type Row = [Buffer, Buffer, string, Buffer, number, Buffer | null];
 
 /** The prepared statements a query runs (raw mode for the pages, pluck mode for the seeks). */
 export interface QueryStatements {
@@ -92,11 +92,14 @@ class Cursor {
         this.pageSize = Math.min(this.pageSize * 2, MAX_PAGE);
         continue;
       }
-      const [id, ssidBlob, channel, payload, expires] = this.rows[this.pos++];
+      const [id, ssidBlob, channel, payload, expires, properties] = this.rows[this.pos++];
       const source = this.source;
       const ssid = source !== undefined && 'channel' in source ? source.channel : decodeSsid(ssidBlob);
       if (source !== undefined && 'pattern' in source && !matchesPattern(source.pattern, ssid)) continue;
-      this.current = { id, ssid, channel, payload, time: messageIdTime(id), expires };
+      this.current =
+        properties === null
+          ? { id, ssid, channel, payload, time: messageIdTime(id), expires }
+          : { id, ssid, channel, payload, time: messageIdTime(id), expires, properties };
       return;
     }
   }

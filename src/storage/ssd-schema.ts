@@ -17,8 +17,8 @@ import { StorageError, StorageErrorCode } from './storage-error.js';
 /** Name of the database file inside `storage.config.dir`. */
 export const DATABASE_FILE = 'messages.sqlite';
 const BUSY_TIMEOUT_MS = 500;
-/** Schema version, kept in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+/** Schema version, kept in `PRAGMA user_version` (2: the `properties` column). */
+export const SCHEMA_VERSION = 2;
 
 /** The schema; every statement is idempotent. */
 export const SCHEMA_SQL = `
@@ -29,20 +29,21 @@ CREATE TABLE IF NOT EXISTS messages (
   ssid     BLOB    NOT NULL, -- the whole SSID, 4 bytes big-endian per element
   channel  TEXT    NOT NULL, -- 'a/b/c/'
   payload  BLOB    NOT NULL,
-  expires  INTEGER NOT NULL  -- unix seconds, 0 = never
+  expires  INTEGER NOT NULL, -- unix seconds, 0 = never
+  properties BLOB            -- MQTT 5 PUBLISH properties (their wire block), NULL for none
 );
 CREATE INDEX IF NOT EXISTS messages_by_channel ON messages (ssid, id);
 CREATE INDEX IF NOT EXISTS messages_by_partition ON messages (contract, level1, id);
 CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires) WHERE expires > 0;
 `;
 
-const COLUMNS = 'id, ssid, channel, payload, expires';
+const COLUMNS = 'id, ssid, channel, payload, expires, properties';
 const LIVE_IN_RANGE = 'id >= ? AND id < ? AND (expires = 0 OR expires > ?)';
 
 /** The SQL of each prepared statement (exported so tests can check their query plans). */
 export const SsdSql = {
   insert:
-    'INSERT INTO messages (id, contract, level1, ssid, channel, payload, expires) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO messages (id, contract, level1, ssid, channel, payload, expires, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   /** (ssid, lower, upper, nowSeconds, limit): one channel's live messages in [lower, upper), newest first. */
   channelPage: `SELECT ${COLUMNS} FROM messages WHERE ssid = ? AND ${LIVE_IN_RANGE} ORDER BY id DESC LIMIT ?`,
   /** (contract, level1, lower, upper, nowSeconds, limit): the same for a whole partition. */
@@ -73,6 +74,11 @@ export interface DatabaseSchema {
   readonly sql: string;
   /** Kept in `PRAGMA user_version`; a file with a newer one is refused. */
   readonly version: number;
+  /**
+   * Brings a file of an older version (`from` > 0: it has the tables of that version) up to this one,
+   * before `sql` runs, in the same transaction.
+   */
+  readonly migrate?: (db: Database.Database, from: number) => void;
 }
 
 /** The message database. */
@@ -80,7 +86,17 @@ export const MESSAGES_SCHEMA: DatabaseSchema = {
   file: DATABASE_FILE,
   sql: SCHEMA_SQL,
   version: SCHEMA_VERSION,
+  migrate: (db, from) => {
+    // Version 1 had no properties: its messages keep NULL there.
+    if (from < 2 && !hasColumn(db, 'messages', 'properties'))
+      db.exec('ALTER TABLE messages ADD COLUMN properties BLOB');
+  },
 };
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+  return columns.length === 0 || columns.some((c) => c.name === column);
+}
 
 /**
  * Opens (creating when needed) a database (`schema.file`, the messages by default) in `dir`, in WAL
@@ -140,6 +156,7 @@ export function openDatabase(
           `ssd storage: ${path} has schema version ${version}, newer than this broker's ${schema.version}`,
         );
       }
+      if (version > 0 && version < schema.version) schema.migrate?.(db, version);
       db.exec(schema.sql);
       if (version < schema.version) db.pragma(`user_version = ${schema.version}`);
     }).immediate();

@@ -87,7 +87,9 @@ export class SsdStorage implements Storage {
     this.db = openDatabase(dir, synchronous as Synchronous);
 
     const db = this.db;
-    const insert = db.prepare<[Buffer, number, number, Buffer, string, Buffer, number]>(SsdSql.insert);
+    const insert = db.prepare<[Buffer, number, number, Buffer, string, Buffer, number, Buffer | null]>(
+      SsdSql.insert,
+    );
     this.insertBatch = db.transaction((batch: readonly PendingWrite[]) => {
       for (const { message } of batch) {
         const { ssid } = message;
@@ -99,6 +101,7 @@ export class SsdStorage implements Storage {
           message.channel,
           message.payload,
           message.expires,
+          message.properties ?? null,
         );
       }
     });

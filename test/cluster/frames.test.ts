@@ -16,6 +16,9 @@ const frameArbitrary = fc.record({
   storedId: fc.option(fc.uint8Array({ minLength: 1, maxLength: 40 }), { nil: undefined }),
   target: fc.stringMatching(/^[A-Z2-7]{0,26}$/),
   packet: fc.uint8Array({ maxLength: 300 }),
+  qos: fc.constantFrom(0 as const, 1 as const, 2 as const),
+  properties: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: undefined }),
+  publishedRetain: fc.boolean(),
 });
 
 test('frames: a batch of frames decodes to exactly what was encoded, in order', () => {
@@ -32,6 +35,9 @@ test('frames: a batch of frames decodes to exactly what was encoded, in order', 
             storedId,
             f.target,
             packet.length,
+            f.qos,
+            f.properties ? Buffer.from(f.properties) : undefined,
+            f.publishedRetain,
           ),
           packet,
         );
@@ -53,6 +59,12 @@ test('frames: a batch of frames decodes to exactly what was encoded, in order', 
         );
         assert.equal(frame.target, f.target);
         assert.deepEqual([...frame.packet], [...f.packet]);
+        assert.equal(frame.qos, f.qos);
+        assert.deepEqual(
+          frame.properties ? [...frame.properties] : undefined,
+          f.properties ? [...f.properties] : undefined,
+        );
+        assert.equal(frame.publishedRetain, f.publishedRetain);
       });
     }),
   );
@@ -94,9 +106,28 @@ test('frames: a FrameBatch encodes what was added as the same bytes as headers a
           const packet = Buffer.from(f.packet);
           const storedId = f.storedId ? Buffer.from(f.storedId) : undefined;
           const route = { contract: f.contract, levels: f.levels };
-          batch.add(f.kind, route, storedId, f.target, packet, qos as 0 | 1 | 2);
+          const properties = f.properties ? Buffer.from(f.properties) : undefined;
+          batch.add(
+            f.kind,
+            route,
+            storedId,
+            f.target,
+            packet,
+            qos as 0 | 1 | 2,
+            properties,
+            f.publishedRetain,
+          );
           parts.push(
-            encodeFrameHeader(f.kind, route, storedId, f.target, packet.length, qos as 0 | 1 | 2),
+            encodeFrameHeader(
+              f.kind,
+              route,
+              storedId,
+              f.target,
+              packet.length,
+              qos as 0 | 1 | 2,
+              properties,
+              f.publishedRetain,
+            ),
             packet,
           );
         }
@@ -117,4 +148,15 @@ test('frames: a FrameBatch encodes what was added as the same bytes as headers a
       },
     ),
   );
+});
+
+test('frames: a message without MQTT 5 properties or RETAIN costs not a byte more than before they existed', () => {
+  const route = { contract: 7, levels: [1, 2, 3] };
+  const plain = encodeFrameHeader(FrameKind.Direct, route, undefined, '', 10, 1);
+  // length, kind|qos, levels, contract, 3 levels, id length, target length.
+  assert.equal(plain.length, 4 + 1 + 1 + 4 + 12 + 1 + 1);
+  assert.equal(plain[4], FrameKind.Direct | (1 << 4));
+  const block = Buffer.from([0x03, 0x00, 0x01, 0x78]);
+  const v5 = encodeFrameHeader(FrameKind.Direct, route, undefined, '', 10, 1, block, true);
+  assert.equal(v5.length, plain.length + 4 + block.length);
 });

@@ -10,6 +10,7 @@ import type {
   IPublishPacket,
 } from 'mqtt-packet';
 import { createServer, type MqttConnection } from '../../src/mqtt/index.js';
+import { RawMqtt5Client } from '../helpers/raw-mqtt5.js';
 
 // The mqtt.js-style server API with MQTT 5: packets reach the application with their properties, and
 // what it sends back carries its own (CONNACK, PUBLISH, acknowledgements with reason codes, DISCONNECT).
@@ -85,5 +86,29 @@ test('createServer passes MQTT 5 packets and properties both ways', async () => 
   } finally {
     client.end(true);
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('createServer hands an MQTT 5 AUTH packet to the application as an auth event', async () => {
+  const server = createServer((client) => {
+    client.on('connect', () => client.connack({ reasonCode: 0, sessionPresent: false }));
+    client.on('auth', (packet) => {
+      // The application decides: here it refuses enhanced authentication (0x8C is a CONNACK code only:
+      // DISCONNECT has no Bad Authentication Method, so a protocol error).
+      client.disconnect(0x82, `no ${String(packet.properties?.authenticationMethod)}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const { client } = await RawMqtt5Client.connect(port, { clientId: 'auth-app' });
+  try {
+    client.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'SCRAM-SHA-1' } });
+    const disconnect = (await client.expect('disconnect')) as IDisconnectPacket;
+    assert.equal(disconnect.reasonCode, 0x82);
+    assert.equal(disconnect.properties?.reasonString, 'no SCRAM-SHA-1');
+    await client.closedByBroker();
+  } finally {
+    client.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });

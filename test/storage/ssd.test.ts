@@ -114,6 +114,39 @@ test('ssd: a database from a newer schema is refused', async () => {
   assert.throws(() => new SsdStorage({ dir }), hasCode(StorageErrorCode.Corrupt, 'schema version 99'));
 });
 
+test('ssd: a version 1 database (no properties column) is migrated in place; its messages stay', async () => {
+  const dir = tempDir();
+  const clock = new TestClock();
+  const maker = new MessageMaker(clock);
+  // The version 1 schema, as brokers before MQTT 5 properties wrote it, with one message in it.
+  const old = new Database(join(dir, DATABASE_FILE));
+  old.exec(`CREATE TABLE messages (id BLOB NOT NULL, contract INTEGER NOT NULL, level1 INTEGER NOT NULL,
+    ssid BLOB NOT NULL, channel TEXT NOT NULL, payload BLOB NOT NULL, expires INTEGER NOT NULL);
+    CREATE INDEX messages_by_channel ON messages (ssid, id);
+    CREATE INDEX messages_by_partition ON messages (contract, level1, id);
+    CREATE INDEX messages_by_expiry ON messages (expires) WHERE expires > 0;`);
+  const before = maker.message('m/', 'before');
+  const ssid = Buffer.alloc(4 * before.ssid.length);
+  before.ssid.forEach((level, i) => ssid.writeUInt32BE(level >>> 0, 4 * i));
+  old
+    .prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(before.id, before.ssid[0], before.ssid[1], ssid, 'm/', before.payload, 0);
+  old.pragma('user_version = 1');
+  old.close();
+
+  const storage = new SsdStorage({ dir, now: clock.now });
+  const block = Buffer.from([0x03, 0x00, 0x01, 0x78]);
+  await storage.store(maker.message('m/', 'after', { properties: block }));
+  const messages = await storage.query(ssidOf('m/'), { limit: 10 });
+  assert.deepEqual(texts(messages), ['before', 'after']);
+  assert.equal(messages[0].properties, undefined);
+  assert.deepEqual(messages[1].properties, block);
+  await storage.close();
+  const db = new Database(join(dir, DATABASE_FILE));
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  db.close();
+});
+
 test('ssd: bad settings are config errors', () => {
   const dir = tempDir();
   assert.throws(() => new SsdStorage({ dir, maxBatch: 0 }), hasCode(StorageErrorCode.Config, 'maxBatch'));

@@ -117,6 +117,22 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
   const connection = session.connection;
   const core = session.core;
   const properties = packet.properties ?? {};
+  if (properties.authenticationMethod !== undefined) {
+    // No enhanced authentication method is supported: CONNACK 0x8C and the close [MQTT-4.12.0-1].
+    return refuseV5(
+      session,
+      ReasonCode.BadAuthenticationMethod,
+      `authentication method ${JSON.stringify(properties.authenticationMethod)} is not supported`,
+    );
+  }
+  if (properties.authenticationData !== undefined) {
+    // Authentication Data without an Authentication Method is a protocol error (MQTT 5.0, 3.1.2.11.10).
+    return refuseV5(
+      session,
+      ReasonCode.ProtocolError,
+      'authentication data without an authentication method',
+    );
+  }
   const settings = core.mqtt5;
   const ack: NonNullable<IConnackPacket['properties']> = {};
   let clientId = packet.clientId ?? '';
@@ -183,6 +199,14 @@ function willOf(packet: IConnectPacket): ClientSession['will'] {
     properties,
     ...(willDelayInterval ? { delayMs: willDelayInterval * 1000 } : {}),
   };
+}
+
+// An MQTT 5 CONNECT refused before anything else: CONNACK with the reason and why (a CONNACK may carry a
+// reason string whatever Request Problem Information says [MQTT-3.1.2-29]), then the close.
+function refuseV5(session: ClientSession, reasonCode: number, reason: string): void {
+  session.will = undefined;
+  session.connection.connack({ reasonCode, sessionPresent: false, properties: { reasonString: reason } });
+  session.connection.end();
 }
 
 // The will is dropped: a refused client never connected.

@@ -3,6 +3,7 @@
 import type { Packet } from 'mqtt-packet';
 import type { ClientSession } from '../session.js';
 import { handlePuback, handlePubcomp, handlePubrec } from './acknowledgements.js';
+import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
 import { handleDisconnect } from './disconnect.js';
 import { handlePublish, handlePubrel } from './publish.js';
@@ -32,6 +33,8 @@ export function handlePacket(session: ClientSession, packet: Packet): void {
       return session.connection.pingresp();
     case 'disconnect':
       return handleDisconnect(session, packet);
+    case 'auth':
+      return handleAuth(session);
     default:
       return;
   }

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, Cluster as RedisClusterClient } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodePublish, Delivery, type QoS } from '../../mqtt/index.js';
+import {
+  decodePublish,
+  decodePublishProperties,
+  Delivery,
+  type PublishProperties,
+  type QoS,
+} from '../../mqtt/index.js';
 import type {
   Cluster,
   ClusterCounters,
@@ -91,8 +97,10 @@ class Peer implements PeerLink {
 
   forward(kind: FrameKind, delivery: Delivery, qos: QoS, route: Route, target: string): void {
     const packet = delivery.packet(0, 4, false);
+    // MQTT 5 properties and the published RETAIN flag travel too; a 3.1.1 message's frame has neither.
+    const properties = delivery.properties === undefined ? undefined : delivery.propertyBlock();
     const batch = qos === 0 ? this.pending : this.reliable;
-    batch.add(kind, route, delivery.storedId, target, packet, qos);
+    batch.add(kind, route, delivery.storedId, target, packet, qos, properties, delivery.publishedRetain);
     // Not `flush`: `last` must survive until the end of the turn (one publish may still be reaching more
     // of this peer's clients), so only the frames leave early.
     if (batch.bytes >= MAX_BATCH_BYTES) this.owner.send(this);
@@ -608,9 +616,11 @@ export class RedisCluster implements Cluster {
         frame.qos,
         false,
         frame.storedId,
+        frame.properties === undefined ? undefined : peerProperties(frame.properties),
       );
       // This node's QoS 0 clients get the very bytes the publishing node encoded.
       delivery.seedPlainForm(frame.packet);
+      if (frame.publishedRetain) delivery.publishedRetain = true;
       if (frame.kind === FrameKind.Targeted) host.deliverTo(frame.target, frame.route, delivery);
       else host.deliverLocal(frame.route, delivery);
     });
@@ -821,4 +831,10 @@ function headerLength(packet: Buffer): number {
   let at = 1;
   while (at < packet.length && at < 5 && packet[at] & 0x80) at++;
   return at + 1;
+}
+
+// A peer's properties block, decoded; a damaged one is left out rather than losing the message.
+function peerProperties(block: Buffer): PublishProperties | undefined {
+  const properties = decodePublishProperties(block);
+  return properties instanceof Error ? undefined : properties;
 }

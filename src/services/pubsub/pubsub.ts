@@ -17,7 +17,12 @@ import {
 } from '../../channel/index.js';
 import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
-import { Delivery, type PublishProperties } from '../../mqtt/index.js';
+import {
+  decodePublishProperties,
+  Delivery,
+  encodePublishProperties,
+  type PublishProperties,
+} from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
 import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
@@ -125,8 +130,10 @@ export class PubSub {
     }
     const storage = this.deps.storage;
     const ssid = ssidOf(key.contract, channel.query);
+    // MQTT 5 properties are stored as their wire block (encoded once), decoded only when replayed.
+    const block = properties === undefined ? undefined : encodePublishProperties(properties);
     const message = createMessage(
-      { ssid, channel: channel.channel, payload, ttl },
+      { ssid, channel: channel.channel, payload, ttl, ...(block && { properties: block }) },
       { retain: storage.retain },
     );
     // Store and deliver at once: live latency does not wait for the disk; the ack does.
@@ -140,12 +147,12 @@ export class PubSub {
         return Errors.ServerError;
       },
     );
-    this.deliverMatch(
-      this.deps.trie.match(ssid),
-      withOrigin(new Delivery(channel.channel, payload, qos, false, message.id, properties), sender, retain),
-      exclude,
-      { contract: key.contract, levels: channel.query },
-    );
+    const delivery = new Delivery(channel.channel, payload, qos, false, message.id, properties);
+    if (properties !== undefined) delivery.seedPropertyBlock(block);
+    this.deliverMatch(this.deps.trie.match(ssid), withOrigin(delivery, sender, retain), exclude, {
+      contract: key.contract,
+      levels: channel.query,
+    });
     return stored;
   }
 
@@ -284,7 +291,9 @@ export class PubSub {
       });
       // Stored messages replay at the subscription's QoS (their publish QoS is not stored).
       for (const message of messages) {
-        hold.replay(new Delivery(message.channel, message.payload, qos, false, message.id), qos);
+        const delivery = storedDelivery(message, qos);
+        // Past its MQTT 5 Message Expiry Interval: not delivered [MQTT-3.3.2-5].
+        if (delivery !== undefined) hold.replay(delivery, qos, options);
       }
       return subscription;
     } catch (error) {
@@ -380,4 +389,26 @@ function withOrigin(delivery: Delivery, sender: Session | undefined, retain: boo
   if (sender !== undefined) delivery.senderId = sender.id;
   if (retain) delivery.publishedRetain = true;
   return delivery;
+}
+
+/**
+ * A stored message as a delivery at `qos`, its MQTT 5 properties decoded and its Message Expiry Interval
+ * counted from its publish time (a v5 recipient gets what is left [MQTT-3.3.2-6]); undefined once that
+ * interval has passed. Damaged properties are left out rather than losing the message.
+ */
+export function storedDelivery(message: StoredMessage, qos: QoS): Delivery | undefined {
+  const block = message.properties;
+  if (block === undefined) return new Delivery(message.channel, message.payload, qos, false, message.id);
+  const decoded = decodePublishProperties(block);
+  const properties = decoded instanceof Error ? undefined : decoded;
+  const delivery = new Delivery(
+    message.channel,
+    message.payload,
+    qos,
+    false,
+    message.id,
+    properties,
+    message.time,
+  );
+  return delivery.expired ? undefined : delivery;
 }

@@ -3,8 +3,8 @@
  * blob per message, so a provider writes it with one value and reads the payload without a copy.
  *
  * Layout: [u8 flags][u16 topic length][topic utf8]([u16 stored id length][stored id])?
- * ([u32 properties length][properties JSON])?[payload], flags = qos (bits 0-1), retain (bit 2),
- * stored id present (bit 3), properties present (bit 4).
+ * ([u32 properties length][properties JSON])?([f64 expiresAt])?[payload], flags = qos (bits 0-1), retain
+ * (bit 2), stored id present (bit 3), properties present (bit 4), expiry time present (bit 5).
  */
 
 import { StorageError, StorageErrorCode } from '../storage-error.js';
@@ -13,6 +13,7 @@ import type { QoS, QueuedMessage, StoredSubscriptionOptions, StoredWill } from '
 const RETAIN = 0x04;
 const HAS_STORED_ID = 0x08;
 const HAS_PROPERTIES = 0x10;
+const HAS_EXPIRES_AT = 0x20;
 
 /** What a blob holds: a queued message or a will (whose QoS may be 0). */
 export interface MessageFields {
@@ -22,6 +23,8 @@ export interface MessageFields {
   readonly retain: boolean;
   readonly storedId?: Buffer;
   readonly properties?: Readonly<Record<string, unknown>>;
+  /** Unix ms after which a queued message is not delivered. */
+  readonly expiresAt?: number;
 }
 
 /** Encodes a message or a will into one blob. */
@@ -40,6 +43,11 @@ export function encodeMessage(message: MessageFields): Buffer {
     flags |= HAS_PROPERTIES;
     size += 4 + properties.length;
   }
+  const expiresAt = message.expiresAt;
+  if (expiresAt !== undefined) {
+    flags |= HAS_EXPIRES_AT;
+    size += 8;
+  }
   const blob = Buffer.allocUnsafe(size);
   blob[0] = flags;
   blob.writeUInt16BE(topicLength, 1);
@@ -52,6 +60,7 @@ export function encodeMessage(message: MessageFields): Buffer {
     at = blob.writeUInt32BE(properties.length, at);
     at += properties.copy(blob, at);
   }
+  if (expiresAt !== undefined) at = blob.writeDoubleBE(expiresAt, at);
   message.payload.copy(blob, at);
   return blob;
 }
@@ -82,6 +91,12 @@ export function decodeMessage(blob: Buffer): MessageFields {
     properties = decodeProperties(blob.toString('utf8', at + 4, end));
     at = end;
   }
+  let expiresAt: number | undefined;
+  if ((flags & HAS_EXPIRES_AT) !== 0) {
+    if (blob.length < at + 8) throw damaged();
+    expiresAt = blob.readDoubleBE(at);
+    at += 8;
+  }
   const message: {
     topic: string;
     payload: Buffer;
@@ -89,9 +104,11 @@ export function decodeMessage(blob: Buffer): MessageFields {
     retain: boolean;
     storedId?: Buffer;
     properties?: Record<string, unknown>;
+    expiresAt?: number;
   } = { topic, payload: blob.subarray(at), qos: (flags & 0x03) as QoS, retain: (flags & RETAIN) !== 0 };
   if (storedId !== undefined) message.storedId = storedId;
   if (properties !== undefined) message.properties = properties;
+  if (expiresAt !== undefined) message.expiresAt = expiresAt;
   return message;
 }
 
@@ -102,7 +119,7 @@ export function decodeQueuedMessage(blob: Buffer): QueuedMessage {
 
 /** A will from its blob. */
 export function decodeWill(blob: Buffer): StoredWill {
-  const { storedId: _unused, ...will } = decodeMessage(blob);
+  const { storedId: _unused, expiresAt: _none, ...will } = decodeMessage(blob);
   return will;
 }
 

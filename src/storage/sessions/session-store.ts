@@ -43,6 +43,11 @@ export interface QueuedMessage {
    * Buffers only, so every provider can keep them.
    */
   readonly properties?: Readonly<Record<string, unknown>>;
+  /**
+   * Unix ms after which it is not delivered (its MQTT 5 Message Expiry Interval ran out); absent: never.
+   * Kept so that the interval counts the time spent queued, across restarts and nodes too.
+   */
+  readonly expiresAt?: number;
 }
 
 /** Where an outgoing entry stands in the MQTT exchange. */

@@ -147,7 +147,7 @@ export function runSessionStoreConformance(
       }
     });
 
-    test('a message round-trips: binary payload, QoS, retain, stored id, properties', async () => {
+    test('a message round-trips: binary payload, QoS, retain, stored id, properties, expiry time', async () => {
       const store = await open();
       const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const storedId = randomBytes(20);
@@ -164,6 +164,7 @@ export function runSessionStoreConformance(
         retain: true,
         storedId,
         properties,
+        expiresAt: 1_900_000_000_123,
       });
       await store.enqueue('c1', message('', { payload: Buffer.alloc(0) }));
       const [first, second] = await store.outgoing('c1');
@@ -173,6 +174,8 @@ export function runSessionStoreConformance(
       assert.equal(first.message.retain, true);
       assert.deepEqual(Buffer.from(first.message.storedId ?? []), storedId);
       assert.deepEqual(first.message.properties, properties);
+      assert.equal(first.message.expiresAt, 1_900_000_000_123);
+      assert.equal(second.message.expiresAt, undefined);
       assert.equal(second.message.payload.length, 0);
       assert.equal(second.message.storedId, undefined);
       assert.equal(second.message.retain, false);

@@ -38,6 +38,25 @@ export function registerLifecycleTests(ctx: ConformanceContext): void {
     assert.equal(await storage.purgeExpired(), 1);
   });
 
+  test('MQTT 5 properties come back byte for byte (binary included); a message without has none', async () => {
+    const storage = await ctx.open();
+    // A properties block as encodePublishProperties writes it: content type 'text/x', a user property
+    // a=b, a correlation datum with a zero byte and 0xff.
+    const block = Buffer.concat([
+      Buffer.from([0x03, 0x00, 0x06]),
+      Buffer.from('text/x'),
+      Buffer.from([0x09, 0x00, 0x03, 0x00, 0xff, 0x01]),
+      Buffer.from([0x26, 0x00, 0x01, 0x61, 0x00, 0x01, 0x62]),
+    ]);
+    await storage.store(ctx.maker.message('p/', 'with', { properties: block, ttl: 60 }));
+    await storage.store(ctx.maker.message('p/', 'without', { ttl: 60 }));
+    const messages = await storage.query(ssidOf('p/'), { limit: 10 });
+    assert.deepEqual(texts(messages), ['with', 'without']);
+    assert.deepEqual(messages[0].properties, block);
+    assert.equal(messages[1].properties, undefined);
+    assert.deepEqual(texts(await storage.query(ssidOf('+/'), { limit: 10 })), ['with', 'without']);
+  });
+
   test('a message already expired when stored is not kept', async () => {
     const storage = await ctx.open();
     await storage.store(ctx.maker.message('a/', 'old', { time: T0 - 10 * SECOND, ttl: 5 }));
