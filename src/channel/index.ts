@@ -2,7 +2,7 @@
 
 export { ParsedChannelCache } from './channel-cache.js';
 export { CompactMap } from './compact-map.js';
-export { hashLevel, WellKnownHash } from './hash.js';
+export { hashLevel, PlainMark, WellKnownHash } from './hash.js';
 export {
   ChannelKind,
   channelWithOptions,
@@ -44,3 +44,10 @@ export {
   type SubscriptionOptions,
 } from './match.js';
 export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions, type TrieObserver } from './trie.js';
+export {
+  emitterChannelOf,
+  parsePlainFilter,
+  parsePlainTopic,
+  plainTopicOf,
+  startsWithDollar,
+} from './plain.js';

@@ -47,6 +47,8 @@ export class Delivery implements Message {
   publishedRetain = false;
   // The properties' wire block (`encodePublishProperties`), once asked for; null: there is none.
   private block: Buffer | null | undefined;
+  // The same message under its other topic form (see `alternate`), made on first need.
+  private other: Delivery | undefined;
 
   constructor(
     readonly topic: string,
@@ -74,6 +76,33 @@ export class Delivery implements Message {
   /** Hands over the property block of its properties, already encoded (stored, or received from a peer). */
   seedPropertyBlock(block: Buffer | undefined): void {
     this.block = block ?? null;
+  }
+
+  /**
+   * This message under another form of its topic (the broker's plain MQTT recipients see `a/b` where
+   * Emitter's see `a/b/`): made once, with `form(topic)`, on first need, and with wire forms of its own,
+   * so every recipient of either topic form shares one encoding per wire form. One delivery has one
+   * other form: `form` must always be the same function.
+   */
+  alternate(form: (topic: string) => string): Delivery {
+    let other = this.other;
+    if (other !== undefined) return other;
+    const expiry = this.properties?.messageExpiryInterval;
+    other = new Delivery(
+      form(this.topic),
+      this.payload,
+      this.qos,
+      this.retain,
+      this.storedId,
+      this.properties,
+      // The same end of life: the publish time its expiry counts from.
+      expiry === undefined ? undefined : this.expiresAt - expiry * 1000,
+    );
+    other.senderId = this.senderId;
+    other.publishedRetain = this.publishedRetain;
+    other.block = this.block;
+    this.other = other;
+    return other;
   }
 
   /** True once its Message Expiry Interval has passed: it is not delivered any more [MQTT-3.3.2-5]. */
