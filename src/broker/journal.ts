@@ -83,14 +83,18 @@ export class SessionJournal {
    */
   enqueue(entry: OutboxEntry, packetId?: number): void {
     const { delivery, qos } = entry;
-    const message: QueuedMessage = {
-      topic: delivery.topic,
-      payload: delivery.payload,
-      qos,
-      retain: delivery.retain,
-      storedId: delivery.storedId,
-      ...(delivery.properties ? { properties: delivery.properties } : {}),
-    };
+    // The delivery is the message when it goes at its own QoS (no copy: an in-memory store keeps it).
+    const message: QueuedMessage =
+      delivery.qos === qos
+        ? (delivery as QueuedMessage)
+        : {
+            topic: delivery.topic,
+            payload: delivery.payload,
+            qos,
+            retain: delivery.retain,
+            storedId: delivery.storedId,
+            ...(delivery.properties ? { properties: delivery.properties } : {}),
+          };
     const done = this.run(
       () => this.store.enqueue(this.clientId, message, packetId),
       (result) => {

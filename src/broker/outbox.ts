@@ -179,15 +179,26 @@ export class Outbox {
     entry.state = OutgoingState.Sent;
     const connection = owner.connection;
     const alias = owner.aliasOf(entry.delivery.topic);
-    const packet = entry.delivery.withPacketId(
-      entry.qos,
-      packetId,
-      false,
-      connection.protocolVersion,
-      entry.retain,
-      entry.identifier,
-      alias,
-    );
+    // Sent at once, the delivery's shared form serves its other recipients; sent from the queue, it is
+    // encoded for this send only.
+    const packet = fresh
+      ? entry.delivery.withPacketId(
+          entry.qos,
+          packetId,
+          false,
+          connection.protocolVersion,
+          entry.retain,
+          entry.identifier,
+          alias,
+        )
+      : entry.delivery.encodeOnce(
+          entry.qos,
+          packetId,
+          connection.protocolVersion,
+          entry.retain,
+          entry.identifier,
+          alias,
+        );
     if (fresh) owner.journal?.enqueue(entry, packetId);
     else owner.journal?.sent(entry, packetId);
     const expired = entry.delivery.expired;

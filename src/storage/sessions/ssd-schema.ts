@@ -97,12 +97,15 @@ export const SessionSql = {
   setQueuedSent:
     'UPDATE outgoing SET packet_id = ?, state = 1 WHERE client_id = ? AND seq = ? AND state = 0 RETURNING bytes',
   setSent: 'UPDATE outgoing SET packet_id = ?, state = 1 WHERE client_id = ? AND seq = ?',
+  // INDEXED BY: for `ORDER BY seq` the planner would rather walk the session's entries in seq order
+  // (the primary key) than look the packet id up, a scan of the whole queue in the worst case.
   inFlight:
-    'SELECT seq, qos FROM outgoing WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1',
+    'SELECT seq, qos FROM outgoing INDEXED BY outgoing_in_flight ' +
+    'WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1',
   /** (clientId, packetId): the in-flight entry with that packet id, in one statement. */
   acknowledge:
-    'DELETE FROM outgoing WHERE rowid = (SELECT rowid FROM outgoing WHERE client_id = ? AND packet_id = ? ' +
-    'AND state <> 0 ORDER BY seq LIMIT 1)',
+    'DELETE FROM outgoing WHERE rowid = (SELECT rowid FROM outgoing INDEXED BY outgoing_in_flight ' +
+    'WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1)',
   setReleased: 'UPDATE outgoing SET state = 2 WHERE client_id = ? AND seq = ?',
   deleteEntry: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ?',
   deleteEntryReturning: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ? RETURNING state, bytes',
