@@ -272,8 +272,7 @@ export class SsdSessionStore implements SessionStore {
       waiting.delete(packetId);
       if (waiting.size === 0) this.unsent.delete(clientId);
       const row = this.sql.deleteEntryReturning.get(clientId, seq) as
-        | { state: number; bytes: number }
-        | undefined;
+        { state: number; bytes: number } | undefined;
       if (row === undefined) return false;
       if (row.state === OutgoingState.Queued) {
         const { next_seq, queued_count, queued_bytes } = session;
