@@ -64,7 +64,7 @@ export interface SsdSessionPlace {
 const DEFAULT_DIR = '/data';
 const DEFAULT_MAX_BATCH = 1000;
 /** How long a batch of bookkeeping calls only may wait for its commit. */
-export const LAZY_COMMIT_MS = 5;
+export const LAZY_COMMIT_MS = 2;
 
 // Session rows this process has read or written, so the QoS 1 path does not read its row back for
 // every call: only this process writes the file (exclusive lock). Forgotten after a rollback.
