@@ -9,6 +9,9 @@
  * - 100 sessions at once, each awaiting its own calls: a fan-out to 100 persistent subscribers;
  * - bursts of 1000 enqueues to 10 sessions, then 1000 markSent + acknowledge, nothing awaited in between:
  *   an offline queue filling, then draining.
+ * With `ssd`, a batch of only `acknowledge` calls commits `LAZY_COMMIT_MS` late (see ssd.ts): the phases
+ * that await acknowledgements wait for that, which the broker never does (nothing waits on a drain's
+ * bookkeeping), so their ssd rates are latency-bound; read the CPU figures.
  * Each phase runs about `PHASE_MS`; 64-byte payloads. Beside each rate: CPU microseconds per message
  * of this process (the broker's share) and, for standalone redis, of redis-server too: on a busy machine
  * the rates move with the load, the CPU figures much less. Run with `npm run bench:sessions` (add

@@ -84,11 +84,11 @@ export class Outbox {
             retain: options.retainAsPublished === true ? delivery.publishedRetain : delivery.retain,
             identifier: options.identifier,
           };
-    owner.journal?.enqueue(entry);
     if (owner.online && this.waiting === 0 && this.inflight.size < this.window(owner)) {
-      this.send(owner, entry);
+      this.send(owner, entry, true);
       return;
     }
+    owner.journal?.enqueue(entry);
     this.queue.push(entry);
     this.queuedBytes += entryBytes(entry);
     this.enforceBounds(owner);
@@ -172,22 +172,35 @@ export class Outbox {
     return theirs !== undefined && theirs < this.limits.maxInflight ? theirs : this.limits.maxInflight;
   }
 
-  private send(owner: OutboxOwner, entry: OutboxEntry): void {
+  // `fresh`: the entry was never queued; it is stored in flight with its packet id in one store call.
+  private send(owner: OutboxOwner, entry: OutboxEntry, fresh = false): void {
     const packetId = this.nextPacketId();
     entry.packetId = packetId;
     entry.state = OutgoingState.Sent;
     const connection = owner.connection;
     const alias = owner.aliasOf(entry.delivery.topic);
-    const packet = entry.delivery.withPacketId(
-      entry.qos,
-      packetId,
-      false,
-      connection.protocolVersion,
-      entry.retain,
-      entry.identifier,
-      alias,
-    );
-    owner.journal?.sent(entry, packetId);
+    // Sent at once, the delivery's shared form serves its other recipients; sent from the queue, it is
+    // encoded for this send only.
+    const packet = fresh
+      ? entry.delivery.withPacketId(
+          entry.qos,
+          packetId,
+          false,
+          connection.protocolVersion,
+          entry.retain,
+          entry.identifier,
+          alias,
+        )
+      : entry.delivery.encodeOnce(
+          entry.qos,
+          packetId,
+          connection.protocolVersion,
+          entry.retain,
+          entry.identifier,
+          alias,
+        );
+    if (fresh) owner.journal?.enqueue(entry, packetId);
+    else owner.journal?.sent(entry, packetId);
     const expired = entry.delivery.expired;
     if (expired || !connection.fits(packet)) {
       // Expired while queued [MQTT-3.3.2-5], or too large for the client [MQTT-3.1.2-25]: dropped as if

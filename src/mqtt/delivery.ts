@@ -177,6 +177,24 @@ export class Delivery implements Message {
     return patchPacketId(this.packetFor(qos, protocolVersion, retain, identifier, alias), packetId, dup);
   }
 
+  /**
+   * The QoS > 0 PUBLISH with `packetId`, encoded for this send alone (no form cached on the delivery):
+   * for a message sent long after it was published (a queue draining), whose other recipients, if any,
+   * have had theirs, so a cached form would only be kept alive with it.
+   */
+  encodeOnce(
+    qos: 1 | 2,
+    packetId: number,
+    protocolVersion = 4,
+    retain = this.retain,
+    identifier?: number,
+    alias = 0,
+  ): Buffer {
+    if (protocolVersion === V5 || identifier !== undefined || alias !== 0)
+      return this.withPacketId(qos, packetId, false, protocolVersion, retain, identifier, alias);
+    return encodePublish({ topic: this.topic, payload: this.payload, qos, retain, messageId: packetId });
+  }
+
   // Seconds left of the Message Expiry Interval, when less than it was.
   private expiryLeft(): number | undefined {
     if (this.expiresAt === 0) return undefined;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
+import { Delivery } from '../../src/mqtt/delivery.js';
 import { encodeAck, encodePublishV5, type AckType } from '../../src/mqtt/encode.js';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
@@ -84,4 +85,34 @@ test('encodePublishV5 leaves to mqtt-packet what a PUBLISH cannot carry or a val
   // An empty property list is one 0 byte after the topic.
   assert.deepEqual(encodePublishV5(message, {}), Buffer.from([0x30, 5, 0, 1, 0x74, 0, 0x78]));
   assert.deepEqual(encodePublishV5(message), Buffer.from([0x30, 5, 0, 1, 0x74, 0, 0x78]));
+});
+
+test('Delivery.encodeOnce writes the same PUBLISH as the shared form with the packet id patched in', () => {
+  const properties = { contentType: 'text/plain', userProperties: { a: 'b' } };
+  for (const protocolVersion of [4, 5]) {
+    for (const qos of [1, 2] as const) {
+      for (const retain of [false, true]) {
+        const once = new Delivery('a/b/', Buffer.from('payload'), qos, retain, undefined, properties);
+        const shared = new Delivery('a/b/', Buffer.from('payload'), qos, retain, undefined, properties);
+        assert.deepEqual(
+          once.encodeOnce(qos, 4242, protocolVersion, retain),
+          shared.withPacketId(qos, 4242, false, protocolVersion, retain),
+          `v${protocolVersion} qos ${qos} retain ${retain}`,
+        );
+      }
+    }
+  }
+  const plain = new Delivery('t/', Buffer.alloc(300, 1), 1);
+  assert.deepEqual(
+    plain.encodeOnce(1, 65535),
+    mqttPacket.generate({
+      cmd: 'publish',
+      topic: 't/',
+      payload: Buffer.alloc(300, 1),
+      qos: 1,
+      messageId: 65535,
+      retain: false,
+      dup: false,
+    }),
+  );
 });

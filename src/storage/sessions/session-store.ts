@@ -178,9 +178,11 @@ export interface SessionStore {
   enqueue(clientId: string, message: QueuedMessage, packetId?: number): Promise<EnqueueResult>;
   /**
    * The entry `seq` was sent with `packetId` (state `Sent`); a no-op when the entry is gone (dropped).
-   * Re-sending an entry on reconnect keeps its packet id and needs no call.
+   * Re-sending an entry on reconnect keeps its packet id and needs no call. `qos`, when the caller gives
+   * it, is the entry's: a provider may write a QoS 1 entry's new state lazily (a crash then only re-sends
+   * it, as QoS 1 allows), as long as every later call sees it.
    */
-  markSent(clientId: string, seq: number, packetId: number): Promise<void>;
+  markSent(clientId: string, seq: number, packetId: number, qos?: 1 | 2): Promise<void>;
   /**
    * QoS 2: PUBREC came for `packetId` (state `Released`); false when no QoS 2 entry in flight has that
    * id. Releasing twice is harmless (still true).

@@ -9,7 +9,8 @@
  *
  * Tables (a session's rows are found by `client_id` through each table's primary or unique key):
  * - `sessions`: one row per session: expiry, the next outgoing seq, and the counts the bounds need
- *   (queued entries and their bytes), kept up to date by every write so a bound check reads one row;
+ *   (queued entries and their bytes), so a bound check reads one row; the store keeps them in memory
+ *   while a batch runs and writes each changed row once, in the batch's transaction, before it commits;
  * - `subscriptions`: rowid order is the order topics were first added (an upsert keeps the rowid);
  * - `outgoing`: the queue, by (client_id, seq); in-flight entries are found by packet id through a
  *   partial index on the entries that have one;
@@ -92,12 +93,22 @@ export const SessionSql = {
     'INSERT INTO outgoing (client_id, seq, packet_id, state, qos, bytes, message) VALUES (?, ?, ?, ?, ?, ?, ?)',
   /** (clientId, limit): the oldest queued entries, to drop past a bound. */
   oldestQueued: 'SELECT seq, bytes FROM outgoing WHERE client_id = ? AND state = 0 ORDER BY seq LIMIT ?',
-  entry: 'SELECT packet_id, state, bytes FROM outgoing WHERE client_id = ? AND seq = ?',
+  /** (packetId, clientId, seq): a queued entry sent; returns its bytes (none: it was not queued). */
+  setQueuedSent:
+    'UPDATE outgoing SET packet_id = ?, state = 1 WHERE client_id = ? AND seq = ? AND state = 0 RETURNING bytes',
   setSent: 'UPDATE outgoing SET packet_id = ?, state = 1 WHERE client_id = ? AND seq = ?',
+  // INDEXED BY: for `ORDER BY seq` the planner would rather walk the session's entries in seq order
+  // (the primary key) than look the packet id up, a scan of the whole queue in the worst case.
   inFlight:
-    'SELECT seq, qos FROM outgoing WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1',
+    'SELECT seq, qos FROM outgoing INDEXED BY outgoing_in_flight ' +
+    'WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1',
+  /** (clientId, packetId): the in-flight entry with that packet id, in one statement. */
+  acknowledge:
+    'DELETE FROM outgoing WHERE rowid = (SELECT rowid FROM outgoing INDEXED BY outgoing_in_flight ' +
+    'WHERE client_id = ? AND packet_id = ? AND state <> 0 ORDER BY seq LIMIT 1)',
   setReleased: 'UPDATE outgoing SET state = 2 WHERE client_id = ? AND seq = ?',
   deleteEntry: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ?',
+  deleteEntryReturning: 'DELETE FROM outgoing WHERE client_id = ? AND seq = ? RETURNING state, bytes',
   outgoing: 'SELECT seq, packet_id, state, message FROM outgoing WHERE client_id = ? ORDER BY seq',
 
   incomingStore: 'INSERT OR IGNORE INTO incoming (client_id, packet_id) VALUES (?, ?)',

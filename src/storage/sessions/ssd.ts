@@ -12,6 +12,17 @@
  * nothing, without a savepoint per call (which cost a tenth of the QoS 1 path for a failure that only
  * a sick disk causes).
  *
+ * Bookkeeping commits late: a batch holding only `acknowledge` and QoS 1 `markSent` calls (what a
+ * queue draining to its client writes, two per message, with nobody waiting on them) commits within
+ * `LAZY_COMMIT_MS` instead of at the end of the turn, so a drain pays one commit per few hundred messages
+ * rather than per read of the client's PUBACKs. A QoS 1 `markSent` (one that says its QoS) is not even written at once: it waits
+ * in memory for the commit, and an `acknowledge` that comes first (the client's PUBACK is usually
+ * quicker than that) deletes the entry with one statement, so the row is never updated. Any other call
+ * writes the waiting ones first, so it sees them. Any other call (an enqueue a PUBACK waits on, a read, a
+ * QoS 2 `markSent`) brings the commit back to the end of its turn. A crash loses at most those last
+ * milliseconds of bookkeeping, which only re-sends the messages concerned on reconnect (QoS 1 allows
+ * the duplicate; a QoS 2 exchange goes on from its last durable state).
+ *
  * Per-client ordering comes free: better-sqlite3 is synchronous and there is one connection, so calls
  * take effect exactly in the order they are made. A statement holds the event loop while it runs (a few
  * microseconds for the QoS 1 path; see bench/session-store.bench.ts).
@@ -52,6 +63,8 @@ export interface SsdSessionPlace {
 
 const DEFAULT_DIR = '/data';
 const DEFAULT_MAX_BATCH = 1000;
+/** How long a batch of bookkeeping calls only may wait for its commit. */
+export const LAZY_COMMIT_MS = 2;
 
 // Session rows this process has read or written, so the QoS 1 path does not read its row back for
 // every call: only this process writes the file (exclusive lock). Forgotten after a rollback.
@@ -88,7 +101,13 @@ export class SsdSessionStore implements SessionStore {
   private waiting: Waiting[] = [];
   /** client id -> its row, or null when it has none. */
   private readonly rows = new Map<string, SessionRow | null>();
+  /** Rows whose counts changed in the open batch: written once each, just before it commits. */
+  private readonly dirty = new Map<string, SessionRow>();
+  /** QoS 1 `markSent` calls of the open batch not written yet: client id -> packet id -> seq. */
+  private readonly unsent = new Map<string, Map<number, number>>();
   private commitScheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  /** The scheduled commit is the late one of a bookkeeping-only batch. */
+  private commitLate = false;
   private closed = false;
 
   constructor(config: SessionStoreConfig = {}, place: SsdSessionPlace = {}) {
@@ -213,22 +232,21 @@ export class SsdSessionStore implements SessionStore {
     });
   }
 
-  markSent(clientId: string, seq: number, packetId: number): Promise<void> {
+  markSent(clientId: string, seq: number, packetId: number, qos?: 1 | 2): Promise<void> {
+    if (qos === 1) {
+      return this.call(() => {
+        if (this.live(clientId) === undefined) return;
+        let waiting = this.unsent.get(clientId);
+        if (waiting === undefined) this.unsent.set(clientId, (waiting = new Map()));
+        // The same packet id twice in one batch: the first is written, so the two keep their order.
+        else if (waiting.has(packetId)) this.writeUnsent();
+        waiting.set(packetId, seq);
+      }, true);
+    }
+    // A QoS 2 message must not be sent again as a new one after a crash: its state commits promptly.
     return this.write(() => {
       const session = this.live(clientId);
-      if (session === undefined) return;
-      const entry = this.sql.entry.get(clientId, seq) as { state: number; bytes: number } | undefined;
-      if (entry === undefined) return;
-      this.sql.setSent.run(packetId, clientId, seq);
-      if (entry.state === OutgoingState.Queued) {
-        this.setCounts(
-          clientId,
-          session,
-          session.next_seq,
-          session.queued_count - 1,
-          session.queued_bytes - entry.bytes,
-        );
-      }
+      if (session !== undefined) this.setSent(clientId, session, seq, packetId);
     });
   }
 
@@ -242,12 +260,26 @@ export class SsdSessionStore implements SessionStore {
   }
 
   acknowledge(clientId: string, packetId: number): Promise<boolean> {
-    return this.write(() => {
-      const entry = this.inFlight(clientId, packetId);
-      if (entry === undefined) return false;
-      this.sql.deleteEntry.run(clientId, entry.seq);
+    return this.call(() => {
+      const session = this.live(clientId);
+      if (session === undefined) return false;
+      const waiting = this.unsent.get(clientId);
+      const seq = waiting?.get(packetId);
+      if (waiting === undefined || seq === undefined) {
+        return this.sql.acknowledge.run(clientId, packetId).changes > 0;
+      }
+      // Sent and acknowledged within one batch: the row goes without ever being marked sent.
+      waiting.delete(packetId);
+      if (waiting.size === 0) this.unsent.delete(clientId);
+      const row = this.sql.deleteEntryReturning.get(clientId, seq) as
+        { state: number; bytes: number } | undefined;
+      if (row === undefined) return false;
+      if (row.state === OutgoingState.Queued) {
+        const { next_seq, queued_count, queued_bytes } = session;
+        this.setCounts(clientId, session, next_seq, queued_count - 1, queued_bytes - row.bytes);
+      }
       return true;
-    });
+    }, true);
   }
 
   outgoing(clientId: string): Promise<OutgoingEntry[]> {
@@ -290,15 +322,16 @@ export class SsdSessionStore implements SessionStore {
   // ---- batching
 
   private write<T>(work: () => T): Promise<T> {
-    return this.call(work, true);
+    return this.call(work);
   }
 
   private read<T>(work: () => T): Promise<T> {
-    return this.call(work, false);
+    return this.call(work, false, false);
   }
 
-  // Runs `work` now inside the open batch transaction; settles when the batch commits.
-  private call<T>(work: () => T, writes: boolean): Promise<T> {
+  // Runs `work` now inside the open batch transaction; settles when the batch commits (`bookkeeping`:
+  // within LAZY_COMMIT_MS, unless another call of the batch or `work` itself asks for it sooner).
+  private call<T>(work: () => T, bookkeeping = false, writes = true): Promise<T> {
     if (this.closed) {
       return Promise.reject(
         new StorageError(StorageErrorCode.Closed, `ssd session store ${this.path} is closed`),
@@ -306,10 +339,12 @@ export class SsdSessionStore implements SessionStore {
     }
     let value: T;
     try {
-      if (!this.db.inTransaction) {
-        this.begin.run();
-        this.scheduleCommit();
-      }
+      if (!this.db.inTransaction) this.begin.run();
+      if (!bookkeeping) {
+        this.commitSoon();
+        // Every other call sees the QoS 1 markSent calls made before it.
+        if (this.unsent.size > 0) this.writeUnsent();
+      } else if (this.commitScheduled === undefined) this.scheduleLateCommit();
       value = work();
     } catch (err) {
       const error = sqliteError(err, this.path);
@@ -318,13 +353,13 @@ export class SsdSessionStore implements SessionStore {
       if (writes && this.db.inTransaction) {
         try {
           this.rollback.run();
-          this.rows.clear();
+          this.forgetRows();
         } catch {
           // the connection is broken; the batch is lost either way
         }
       }
       if (!this.db.inTransaction) {
-        this.rows.clear();
+        this.forgetRows();
         this.fail(error);
       }
       return Promise.reject(error);
@@ -335,12 +370,22 @@ export class SsdSessionStore implements SessionStore {
     });
   }
 
-  private scheduleCommit(): void {
-    if (this.commitScheduled !== undefined) return;
+  // The batch commits at the end of this turn (or after batchDelayMs), sooner than a late commit.
+  private commitSoon(): void {
+    if (this.commitScheduled !== undefined) {
+      if (!this.commitLate) return;
+      clearTimeout(this.commitScheduled as NodeJS.Timeout);
+    }
+    this.commitLate = false;
     this.commitScheduled =
       this.batchDelayMs > 0
         ? setTimeout(() => this.commit(), this.batchDelayMs)
         : setImmediate(() => this.commit());
+  }
+
+  private scheduleLateCommit(): void {
+    this.commitLate = true;
+    this.commitScheduled = setTimeout(() => this.commit(), Math.max(LAZY_COMMIT_MS, this.batchDelayMs));
   }
 
   private commit(): void {
@@ -348,19 +393,51 @@ export class SsdSessionStore implements SessionStore {
       clearTimeout(this.commitScheduled as NodeJS.Timeout);
       clearImmediate(this.commitScheduled as NodeJS.Immediate);
       this.commitScheduled = undefined;
+      this.commitLate = false;
     }
     if (!this.db.inTransaction) return;
     try {
+      if (this.unsent.size > 0) this.writeUnsent();
+      for (const [clientId, row] of this.dirty) this.writeCounts(clientId, row);
+      this.dirty.clear();
       this.commitStatement.run();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
-      this.rows.clear();
+      this.forgetRows();
       this.fail(sqliteError(err, this.path));
       return;
     }
     const settled = this.waiting;
     this.waiting = [];
     for (const call of settled) call.resolve(call.value);
+  }
+
+  // After a rollback the cached rows may hold what was undone: read them again.
+  private forgetRows(): void {
+    this.rows.clear();
+    this.dirty.clear();
+    this.unsent.clear();
+  }
+
+  // Writes the QoS 1 markSent calls waiting for the commit, in the order made per session.
+  private writeUnsent(): void {
+    for (const [clientId, waiting] of this.unsent) {
+      const session = this.live(clientId);
+      if (session === undefined) continue;
+      for (const [packetId, seq] of waiting) this.setSent(clientId, session, seq, packetId);
+    }
+    this.unsent.clear();
+  }
+
+  private setSent(clientId: string, session: SessionRow, seq: number, packetId: number): void {
+    const queued = this.sql.setQueuedSent.get(packetId, clientId, seq) as { bytes: number } | undefined;
+    if (queued === undefined) {
+      // Not queued: already in flight (a new packet id), or gone.
+      this.sql.setSent.run(packetId, clientId, seq);
+      return;
+    }
+    const { next_seq, queued_count, queued_bytes } = session;
+    this.setCounts(clientId, session, next_seq, queued_count - 1, queued_bytes - queued.bytes);
   }
 
   private fail(error: StorageError): void {
@@ -390,7 +467,9 @@ export class SsdSessionStore implements SessionStore {
   private cache(clientId: string, row: SessionRow | null): void {
     // Oldest first out: a Map iterates in insertion order.
     if (this.rows.size >= MAX_CACHED_ROWS && !this.rows.has(clientId)) {
-      for (const oldest of this.rows.keys()) {
+      for (const [oldest, row] of this.rows) {
+        // Its counts go to the file first: the next read of it comes from there.
+        if (row !== null && this.dirty.delete(oldest)) this.writeCounts(oldest, row);
         this.rows.delete(oldest);
         break;
       }
@@ -403,11 +482,16 @@ export class SsdSessionStore implements SessionStore {
     session.expires_at = expiresAt;
   }
 
+  // The row's counts change now in memory, in the file when the batch commits (once per row per batch).
   private setCounts(clientId: string, session: SessionRow, next: number, count: number, bytes: number): void {
-    this.sql.setCounts.run(next, count, bytes, clientId);
     session.next_seq = next;
     session.queued_count = count;
     session.queued_bytes = bytes;
+    this.dirty.set(clientId, session);
+  }
+
+  private writeCounts(clientId: string, row: SessionRow): void {
+    this.sql.setCounts.run(row.next_seq, row.queued_count, row.queued_bytes, clientId);
   }
 
   // The session row, made (connected, empty) when missing; an expired one is replaced.
@@ -422,6 +506,8 @@ export class SsdSessionStore implements SessionStore {
   }
 
   private deleteAll(clientId: string): void {
+    this.dirty.delete(clientId);
+    this.unsent.delete(clientId);
     this.cache(clientId, null);
     this.sql.deleteSession.run(clientId);
     this.sql.deleteSubscriptions.run(clientId);

@@ -226,6 +226,45 @@ export function runSessionStoreConformance(
       assert.deepEqual(texts(await store.outgoing('c1')), ['q2', 'q3']);
     });
 
+    test('markSent with its QoS 1: every later call sees it, acknowledged or not', async () => {
+      const store = await open({ maxQueuedMessages: 3 });
+      const seqs: number[] = [];
+      for (const text of ['a', 'b', 'c']) seqs.push((await store.enqueue('c1', message(text))).seq ?? 0);
+      // Not awaited: a drain marks and acknowledges this way, the acknowledge usually right behind.
+      const calls: Promise<unknown>[] = [
+        store.markSent('c1', seqs[0], 1, 1),
+        store.markSent('c1', seqs[1], 2, 1),
+        store.markSent('c1', seqs[2], 3, 1),
+        store.acknowledge('c1', 2),
+        store.acknowledge('c1', 2),
+      ];
+      assert.deepEqual(await Promise.all(calls), [undefined, undefined, undefined, true, false]);
+      assert.deepEqual(
+        (await store.outgoing('c1')).map((e) => [e.message.payload.toString(), e.packetId, e.state]),
+        [
+          ['a', 1, OutgoingState.Sent],
+          ['c', 3, OutgoingState.Sent],
+        ],
+      );
+      // The sent ones left the bound: three queued fit beside them before the oldest queued goes.
+      const more = [];
+      for (const text of ['d', 'e', 'f', 'g']) more.push(await store.enqueue('c1', message(text)));
+      assert.deepEqual(
+        more.map((r) => r.dropped),
+        [0, 0, 0, 1],
+      );
+      assert.deepEqual(texts(await store.outgoing('c1')), ['a', 'c', 'e', 'f', 'g']);
+      // A sent entry marked again (a new packet id) and acknowledged by it.
+      await store.markSent('c1', seqs[0], 7, 1);
+      assert.equal(await store.acknowledge('c1', 1), false);
+      assert.equal(await store.acknowledge('c1', 7), true);
+      assert.equal(await store.acknowledge('c1', 3), true);
+      // One that is gone changes nothing, and its acknowledge finds nothing.
+      await store.markSent('c1', seqs[1], 9, 1);
+      assert.equal(await store.acknowledge('c1', 9), false);
+      assert.deepEqual(texts(await store.outgoing('c1')), ['e', 'f', 'g']);
+    });
+
     test('QoS 2: Sent, then Released on PUBREC, removed on PUBCOMP', async () => {
       const store = await open();
       const a = await store.enqueue('c1', message('a', { qos: 2 }));
@@ -491,6 +530,29 @@ export function runSessionStoreConformance(
         // New seqs stay after the stored ones.
         const c = await second.enqueue('c1', message('c'));
         assert.ok((c.seq ?? 0) > record.outgoing[1].seq);
+      });
+
+      test('durable: QoS 1 markSent and acknowledge calls made together are kept', async () => {
+        const first = await open();
+        const seqs: number[] = [];
+        for (const text of ['a', 'b', 'c']) seqs.push((await first.enqueue('c1', message(text))).seq ?? 0);
+        await Promise.all([
+          first.markSent('c1', seqs[0], 1, 1),
+          first.markSent('c1', seqs[1], 2, 1),
+          first.acknowledge('c1', 1),
+        ]);
+        await first.close();
+        const second = await open();
+        assert.deepEqual(
+          (await second.outgoing('c1')).map((e) => [e.message.payload.toString(), e.packetId, e.state]),
+          [
+            ['b', 2, OutgoingState.Sent],
+            ['c', 0, OutgoingState.Queued],
+          ],
+        );
+        // The counts behind the bounds came through too: one queued entry, not three.
+        const d = await second.enqueue('c1', message('d'));
+        assert.equal(d.dropped, 0);
       });
     }
   });
