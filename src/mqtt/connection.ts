@@ -326,7 +326,7 @@ export class MqttConnection {
     if (this.gathered === undefined) {
       this.gathered = [packet];
       gatheringConnections.push(this);
-      if (gatheringConnections.length === 1) setImmediate(flushGathered);
+      if (!turnEndPending) scheduleTurnEnd();
     } else {
       this.gathered.push(packet);
     }
@@ -426,12 +426,18 @@ export class MqttConnection {
       return;
     }
     if (this.connected) silenceWatch.touch(this);
+    // The turn's first read: its output has nothing of this turn to be joined with yet, so it leaves now,
+    // not after the other reads of the turn (a message at a time, the usual case when the broker is not
+    // busy, then costs no wait for the end of the turn).
+    const firstOfTurn = !turnEndPending;
+    if (firstOfTurn) scheduleTurnEnd();
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
     if (flushAfterReadOf.size > 0) {
       for (const connection of flushAfterReadOf) connection.flush();
       flushAfterReadOf.clear();
     }
-    flushIfWorthIt();
+    if (firstOfTurn) flushGathered();
+    else flushIfWorthIt();
   }
 
   // Frames and parses whole packets; keeps a partial one (or, while rate-limited, the rest) for later.
@@ -633,13 +639,17 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
   return packet;
 }
 
-// Output is gathered across reads, and how long depends on its shape. Many connections each getting
-// a little (wildcard routing, replies) cost a syscall apiece, so that waits for the end of the
-// event-loop turn (setImmediate runs right after the poll phase): a subscriber fed by several
-// publishers then gets one write per turn instead of one per publisher read. Big batches (a busy
-// channel, point-to-point) leave after the read that made them: holding them only delays a
-// subscriber that may already be behind, while the broker reads on.
+// Output is gathered across reads, and how long depends on its shape. What the first read of an
+// event-loop turn makes leaves right after it: nothing else of the turn can join it yet, and an idle
+// broker's single message must not wait. Many connections each getting a little from the later reads
+// of a busy turn (wildcard routing, replies) would cost a syscall apiece, so that waits for the end of
+// the turn (setImmediate runs right after the poll phase): a subscriber fed by several publishers then
+// gets at most two writes per turn instead of one per publisher read. Big batches (a busy channel,
+// point-to-point) leave after the read that made them: holding them only delays a subscriber that may
+// already be behind, while the broker reads on.
 let gatheringConnections: MqttConnection[] = [];
+// True from the turn's first read (or first gathered write) until the end of the turn.
+let turnEndPending = false;
 // Connections whose packets wait (see holdPackets): rare, so a set instead of a field on every connection.
 const heldConnections = new Set<MqttConnection>();
 // Connections whose output leaves right after the current read (see flushAfterRead).
@@ -652,6 +662,16 @@ const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush
 function flushIfWorthIt(): void {
   const count = gatheringConnections.length;
   if (count > 0 && (gatheredBytes >= BIG_BATCH * count || gatheredBytes > GATHER_LIMIT)) flushGathered();
+}
+
+function scheduleTurnEnd(): void {
+  turnEndPending = true;
+  setImmediate(endTurn);
+}
+
+function endTurn(): void {
+  turnEndPending = false;
+  flushGathered();
 }
 
 function flushGathered(): void {
