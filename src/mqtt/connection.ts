@@ -426,17 +426,18 @@ export class MqttConnection {
       return;
     }
     if (this.connected) silenceWatch.touch(this);
-    // The turn's first read: its output has nothing of this turn to be joined with yet, so it leaves now,
-    // not after the other reads of the turn (a message at a time, the usual case when the broker is not
-    // busy, then costs no wait for the end of the turn).
+    // The first read of a turn that follows a quiet one (one read or none): its output leaves now, not
+    // after other reads of the turn that are unlikely to come (a message at a time, the usual case when
+    // the broker is not busy, then costs no wait for the end of the turn).
     const firstOfTurn = !turnEndPending;
     if (firstOfTurn) scheduleTurnEnd();
+    readsThisTurn++;
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
     if (flushAfterReadOf.size > 0) {
       for (const connection of flushAfterReadOf) connection.flush();
       flushAfterReadOf.clear();
     }
-    if (firstOfTurn) flushGathered();
+    if (firstOfTurn && readsLastTurn <= 1) flushGathered();
     else flushIfWorthIt();
   }
 
@@ -639,17 +640,19 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
   return packet;
 }
 
-// Output is gathered across reads, and how long depends on its shape. What the first read of an
-// event-loop turn makes leaves right after it: nothing else of the turn can join it yet, and an idle
-// broker's single message must not wait. Many connections each getting a little from the later reads
-// of a busy turn (wildcard routing, replies) would cost a syscall apiece, so that waits for the end of
-// the turn (setImmediate runs right after the poll phase): a subscriber fed by several publishers then
-// gets at most two writes per turn instead of one per publisher read. Big batches (a busy channel,
-// point-to-point) leave after the read that made them: holding them only delays a subscriber that may
-// already be behind, while the broker reads on.
+// Output is gathered across reads, and how long depends on its shape. While the broker is not busy
+// (the last event-loop turn had one read or none), what the first read of a turn makes leaves right
+// after it: nothing else is likely to join it, and a single message must not wait. In busy turns, many
+// connections each getting a little (wildcard routing, replies) would cost a syscall apiece, so that
+// waits for the end of the turn (setImmediate runs right after the poll phase): a subscriber fed by
+// several publishers then gets one write per turn instead of one per publisher read. Big batches (a
+// busy channel, point-to-point) leave after the read that made them: holding them only delays a
+// subscriber that may already be behind, while the broker reads on.
 let gatheringConnections: MqttConnection[] = [];
 // True from the turn's first read (or first gathered write) until the end of the turn.
 let turnEndPending = false;
+let readsThisTurn = 0;
+let readsLastTurn = 0;
 // Connections whose packets wait (see holdPackets): rare, so a set instead of a field on every connection.
 const heldConnections = new Set<MqttConnection>();
 // Connections whose output leaves right after the current read (see flushAfterRead).
@@ -671,6 +674,8 @@ function scheduleTurnEnd(): void {
 
 function endTurn(): void {
   turnEndPending = false;
+  readsLastTurn = readsThisTurn;
+  readsThisTurn = 0;
   flushGathered();
 }
 
