@@ -43,7 +43,10 @@ interface Run extends LatencyReport {
 const runs = new Map<string, Run[]>();
 
 async function measure(broker: RunningBroker): Promise<Run> {
-  const child = fork(CLIENT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CLIENT, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const job: LatencyJob = { port: broker.port, topic: broker.topic('bench/latency/'), seconds, rate };
     const ready = once(child, 'message');

@@ -42,7 +42,14 @@ async function run(job: LatencyJob): Promise<void> {
       for (; sent < due; sent++) {
         payload.writeBigUInt64BE(process.hrtime.bigint(), 0);
         publisher.socket.write(
-          mqttPacket.generate({ cmd: 'publish', topic: job.topic, payload, qos: 0, retain: false, dup: false }),
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: job.topic,
+            payload,
+            qos: 0,
+            retain: false,
+            dup: false,
+          }),
         );
       }
       if (sent >= total) {
@@ -53,7 +60,8 @@ async function run(job: LatencyJob): Promise<void> {
   });
   for (let i = 0; i < 50 && samples.length < total; i++) await new Promise((r) => setTimeout(r, 20));
   samples.sort((a, b) => a - b);
-  const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  const at = (q: number): number =>
+    samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
   const report: LatencyReport = {
     p50: at(0.5),
     p90: at(0.9),
