@@ -12,8 +12,8 @@ import v8 from 'node:v8';
 const { governYoungGeneration } = await import(${JSON.stringify(MODULE)});
 const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
 const kept = [];
-// Objects that survive: what accepting connections makes; 40 MB of them, well past any young generation.
-const survive = () => { for (let i = 0; i < 200000; i++) kept.push({ i, list: [i, i + 1], text: 'x' + i }); };
+// Objects that survive: what accepting connections makes; some 10 MB of them, well past a young generation held at its initial size.
+const survive = () => { for (let i = 0; i < 50000; i++) kept.push({ i, list: [i, i + 1], text: 'x' + i }); };
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let messages = 0;
 const stop = governYoungGeneration(() => messages, { intervalMs: 20, busyRate: 1000 });
