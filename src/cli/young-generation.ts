@@ -9,7 +9,7 @@ export interface YoungGenerationOptions {
 }
 
 // Node was started with its own young-generation setting (NODE_OPTIONS or a flag): that one stands, and
-// it is also how to compare with V8's default sizing (`NODE_OPTIONS=--semi-space-growth-factor=2`).
+// it is also how to compare with V8's default sizing (`NODE_OPTIONS=--max-semi-space-size=16`, its default maximum).
 const SET_BY_USER = /--(max-|min-)?semi-space-(size|growth-factor)/;
 const governed = (): boolean =>
   !SET_BY_USER.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
