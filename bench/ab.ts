@@ -50,7 +50,9 @@ for (const [name, scenario, scale] of scenarios) {
   for (let rep = 0; rep < repetitions; rep++) {
     const order = rep % 2 === 0 ? builds : [...builds].reverse();
     for (const [label, dist] of order) {
-      const broker = await startEmitterTs({}, dist);
+      // AB_BASE_NODE_OPTIONS / AB_THIS_NODE_OPTIONS: node options of each side (same build, other flags).
+      const nodeOptions = process.env[label === 'base' ? 'AB_BASE_NODE_OPTIONS' : 'AB_THIS_NODE_OPTIONS'];
+      const broker = await startEmitterTs(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}, dist);
       try {
         results.set(label, [...(results.get(label) ?? []), await scenario(broker, seconds, scale)]);
       } finally {

@@ -50,6 +50,9 @@ async function measure(dist: string): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 200));
   gc();
   const before = process.memoryUsage().heapUsed;
+  // IDLE_HEAP_SNAPSHOT=<path>: heap snapshots before (<path>.before) and after the idle connections, to diff.
+  if (process.env.IDLE_HEAP_SNAPSHOT)
+    (await import('node:v8')).writeHeapSnapshot(`${process.env.IDLE_HEAP_SNAPSHOT}.before`);
   child.send('go');
   await once(child, 'message');
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -10,10 +10,10 @@ export type Ssid = readonly number[];
 
 /** The SSID of a channel: its contract followed by the channel's level hashes (`ParsedChannel.query`). */
 export function ssidOf(contract: number, query: readonly number[]): Ssid {
-  // Pushing keeps the array packed (new Array(n) would make it holey, slower to read on every match).
-  const ssid = [contract >>> 0];
-  for (let i = 0; i < query.length; i++) ssid.push(query[i]);
-  return ssid;
+  // concat makes a packed array of exactly this length: pushing would grow it to 17-19 slots (new
+  // Array(n) would make it holey, slower to read on every match), some 130 bytes more per subscription
+  // held.
+  return [contract >>> 0].concat(query);
 }
 
 /**
@@ -21,16 +21,12 @@ export function ssidOf(contract: number, query: readonly number[]): Ssid {
  * the channel `$share/<group>/<channel>/` and calling `ssidOf` gives the same array.
  */
 export function shareSsid(contract: number, group: string, query: readonly number[]): Ssid {
-  const ssid = [contract >>> 0, WellKnownHash.share, hashLevel(group)];
-  for (let i = 0; i < query.length; i++) ssid.push(query[i]);
-  return ssid;
+  return [contract >>> 0, WellKnownHash.share, hashLevel(group)].concat(query);
 }
 
 /** The SSID presence watchers of `ssid` subscribe under: `[0, hash('presence'), ...ssid]`. */
 export function presenceSsid(ssid: Ssid): Ssid {
-  const out = [0, WellKnownHash.presence];
-  for (let i = 0; i < ssid.length; i++) out.push(ssid[i]);
-  return out;
+  return [0, WellKnownHash.presence].concat(ssid);
 }
 
 /** True for a share-group SSID: `[contract, hash('$share'), hash(group), ...]`. */

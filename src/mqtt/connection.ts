@@ -330,7 +330,7 @@ export class MqttConnection {
     if (this.gathered === undefined) {
       this.gathered = [packet];
       gatheringConnections.push(this);
-      if (gatheringConnections.length === 1) setImmediate(flushGathered);
+      if (!turnEndPending) scheduleTurnEnd();
     } else {
       this.gathered.push(packet);
     }
@@ -430,12 +430,19 @@ export class MqttConnection {
       return;
     }
     if (this.connected) silenceWatch.touch(this);
+    // The first read of a turn that follows a quiet one (one read or none): its output leaves now, not
+    // after other reads of the turn that are unlikely to come (a message at a time, the usual case when
+    // the broker is not busy, then costs no wait for the end of the turn).
+    const firstOfTurn = !turnEndPending;
+    if (firstOfTurn) scheduleTurnEnd();
+    readsThisTurn++;
     this.process(this.pending ? Buffer.concat([this.pending, chunk]) : chunk);
     if (flushAfterReadOf.size > 0) {
       for (const connection of flushAfterReadOf) connection.flush();
       flushAfterReadOf.clear();
     }
-    flushIfWorthIt();
+    if (firstOfTurn && readsLastTurn <= 1) flushGathered();
+    else flushIfWorthIt();
   }
 
   // Frames and parses whole packets; keeps a partial one (or, while rate-limited, the rest) for later.
@@ -637,13 +644,19 @@ function parseFrame(frame: Buffer, protocolVersion: number): Packet | Error {
   return packet;
 }
 
-// Output is gathered across reads, and how long depends on its shape. Many connections each getting
-// a little (wildcard routing, replies) cost a syscall apiece, so that waits for the end of the
-// event-loop turn (setImmediate runs right after the poll phase): a subscriber fed by several
-// publishers then gets one write per turn instead of one per publisher read. Big batches (a busy
-// channel, point-to-point) leave after the read that made them: holding them only delays a
+// Output is gathered across reads, and how long depends on its shape. While the broker is not busy
+// (the last event-loop turn had one read or none), what the first read of a turn makes leaves right
+// after it: nothing else is likely to join it, and a single message must not wait. In busy turns, many
+// connections each getting a little (wildcard routing, replies) would cost a syscall apiece, so that
+// waits for the end of the turn (setImmediate runs right after the poll phase): a subscriber fed by
+// several publishers then gets one write per turn instead of one per publisher read. Big batches (a
+// busy channel, point-to-point) leave after the read that made them: holding them only delays a
 // subscriber that may already be behind, while the broker reads on.
 let gatheringConnections: MqttConnection[] = [];
+// True from the turn's first read (or first gathered write) until the end of the turn.
+let turnEndPending = false;
+let readsThisTurn = 0;
+let readsLastTurn = 0;
 // Connections whose packets wait (see holdPackets): rare, so a set instead of a field on every connection.
 const heldConnections = new Set<MqttConnection>();
 // Connections whose output leaves right after the current read (see flushAfterRead).
@@ -656,6 +669,18 @@ const GATHER_LIMIT = 8 << 20; // bytes held at most before a flush
 function flushIfWorthIt(): void {
   const count = gatheringConnections.length;
   if (count > 0 && (gatheredBytes >= BIG_BATCH * count || gatheredBytes > GATHER_LIMIT)) flushGathered();
+}
+
+function scheduleTurnEnd(): void {
+  turnEndPending = true;
+  setImmediate(endTurn);
+}
+
+function endTurn(): void {
+  turnEndPending = false;
+  readsLastTurn = readsThisTurn;
+  readsThisTurn = 0;
+  flushGathered();
 }
 
 function flushGathered(): void {
