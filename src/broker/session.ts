@@ -260,11 +260,11 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.holds++;
     let released = false;
     return {
-      replay: (delivery, qos) => {
+      replay: (delivery, qos, options) => {
         if (released || this.ended) return;
         if (delivery.storedId !== undefined)
           (this.replayedIds ??= new Set()).add(delivery.storedId.toString('hex'));
-        this.send(delivery, qos);
+        this.send(delivery, qos, options);
       },
       release: () => {
         if (released) return;

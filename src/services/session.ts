@@ -1,4 +1,4 @@
-import type { CompactMap, QoS, Ssid } from '../channel/index.js';
+import type { CompactMap, QoS, Ssid, SubscriptionOptions } from '../channel/index.js';
 import type { RoutedSubscriber } from '../cluster/index.js';
 import type { Delivery } from '../mqtt/index.js';
 
@@ -26,7 +26,7 @@ export interface SessionSubscription {
  */
 export interface DeliveryHold {
   /** Sends a replayed (stored) message now, ahead of every live message held meanwhile. */
-  replay(delivery: Delivery, qos: QoS): void;
+  replay(delivery: Delivery, qos: QoS, options?: SubscriptionOptions): void;
   /** Ends this hold; when it was the last, held live messages go out, except those already replayed. */
   release(): void;
 }
