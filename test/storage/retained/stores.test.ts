@@ -16,7 +16,7 @@ import {
   type RedisClusterHandle,
   type RedisServer,
 } from '../../helpers/redis.js';
-import { runRetainedStoreConformance } from './conformance.js';
+import { runRetainedStoreConformance } from '../../../src/testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emitter-retained-'));
 let redis: RedisServer;

@@ -1,6 +1,12 @@
+/**
+ * The retained-message store conformance suite: every provider (`inmemory`, `ssd`, `redis`) runs it, and a
+ * store of your own passes when `runRetainedStoreConformance(name, open, traits)` passes. `open(place, now)`
+ * opens a store on the clock `now`; a durable provider opened twice at one `place` sees the same messages.
+ */
+
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { RetainedMessage, RetainedStore } from '../../../src/storage/index.js';
+import type { RetainedMessage, RetainedStore } from '../../storage/retained/retained-store.js';
 
 /** Opens a store at `place` (reopening the same place gives the same messages when durable) on a clock. */
 export type RetainedStoreFactory = (place: string, now: () => number) => RetainedStore;
