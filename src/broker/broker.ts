@@ -9,7 +9,15 @@ import type { Registry } from 'prom-client';
 import { createDashboardRoutes } from '../http/dashboard/page.js';
 import { createHttpHandler, type HealthReport, type Route as HttpRoute } from '../http/handler.js';
 import { createPresenceRoute } from '../http/presence-route.js';
-import { parseChannel, ssidKey, SubscriptionTrie, type QoS, type Ssid } from '../channel/index.js';
+import {
+  parseChannel,
+  ssidKey,
+  startsWithDollar,
+  SubscriptionTrie,
+  type QoS,
+  type Ssid,
+  type SubscriptionOptions,
+} from '../channel/index.js';
 import { LocalCluster, type Cluster, type ClusterHost, type Route } from '../cluster/index.js';
 import {
   listenSharedPort,
@@ -48,6 +56,7 @@ import { RefusalLog } from './refusal-log.js';
 import { DEFAULT_MQTT5_SETTINGS, type Mqtt5Settings } from './mqtt5.js';
 import { DEFAULT_SESSION_SETTINGS, SessionRegistry, type SessionSettings } from './registry.js';
 import { keyedTopic } from './keyless.js';
+import { anonymousKeyOf, isAnonymousPermissions, NO_PLAIN, type PlainSettings } from './plain.js';
 import { RequestRouter, type RequestRouterOptions } from './requests.js';
 import { ClientSession } from './session.js';
 
@@ -108,6 +117,13 @@ export interface BrokerOptions {
    * the hooks are the only rules. Default `true` (Emitter's channel keys, checked before the hooks).
    */
   readonly channelKeys?: boolean;
+  /**
+   * Permissions (letters of `rwslp`) anonymous plain MQTT clients get on every channel of the licence's
+   * contract; '' (the default) is off. README "Plain MQTT clients".
+   */
+  readonly anonymous?: string;
+  /** A channel key given as MQTT password authenticates a plain MQTT client (default false). */
+  readonly keyPassword?: boolean;
 }
 
 /** Where the WebSocket endpoint of `attach(httpServer)` answers. */
@@ -156,6 +172,7 @@ export class Broker implements BrokerCore {
   readonly events = new BrokerEvents();
   plainPublish = true;
   readonly keylessKey: string | undefined;
+  readonly plain: PlainSettings;
   private started: Promise<void> | undefined;
   // What `attach` added to the application's servers, taken off again by `close`.
   private readonly detachers: Array<() => void> = [];
@@ -186,6 +203,7 @@ export class Broker implements BrokerCore {
     };
     this.authority = options.authority ?? new KeyAuthority(options.license);
     this.keylessKey = options.channelKeys === false ? keylessKey(options.license, this.authority) : undefined;
+    this.plain = this.plainSettings(options);
     this.connectionOptions = {
       maxPacketSize: this.limits.messageSize + PACKET_OVERHEAD,
       connectTimeout: options.limits?.connectTimeoutMs,
@@ -274,6 +292,27 @@ export class Broker implements BrokerCore {
         ...options.httpRoutes,
       },
     );
+  }
+
+  // Keyless mode reads every topic with its own key: plain MQTT access does not apply there.
+  private plainSettings(options: BrokerOptions): PlainSettings {
+    const anonymous = options.anonymous ?? '';
+    if (!isAnonymousPermissions(anonymous))
+      throw new Error(`anonymous: "${anonymous}" is not a set of the permissions r, w, s, l, p`);
+    if (this.keylessKey !== undefined) {
+      if (anonymous !== '' || options.keyPassword === true)
+        this.logger.warn('anonymous and keyPassword do not apply with channelKeys: false');
+      return NO_PLAIN;
+    }
+    if (anonymous !== '')
+      this.logger.warn(
+        { anonymous },
+        'ANONYMOUS ACCESS IS ON: any MQTT client without a password may use every channel of the contract with these permissions',
+      );
+    return {
+      keyPassword: options.keyPassword === true,
+      anonymousKey: anonymousKeyOf(anonymous, options.license, this.authority),
+    };
   }
 
   /**
@@ -629,21 +668,22 @@ export class Broker implements BrokerCore {
       addRemote: (ssid, subscriber) => void this.trie.subscribe(ssid, subscriber, 2),
       removeRemote: (ssid, subscriber) => void this.trie.unsubscribe(ssid, subscriber),
       deliverLocal: (route: Route, delivery) => {
-        const match = this.trie.matchChannel(route.contract, route.levels);
+        const match = this.trie.matchChannel(route.contract, route.levels, startsWithDollar(delivery.topic));
         const cap = delivery.qos;
         // Direct subscribers only: share groups were picked on the publisher's node (a Targeted frame).
         const recipients = match.subscriptions;
         for (let i = 0; i < recipients.length; i++) {
-          const { subscriber, qos } = recipients[i];
+          const { subscriber, qos, options } = recipients[i];
           if (subscriber.peer !== undefined) continue; // a peer's copy went from the publisher's node
-          subscriber.deliver(delivery, qos < cap ? qos : cap);
+          subscriber.deliver(delivery, qos < cap ? qos : cap, undefined, options);
           this.counters.messagesOut++;
         }
       },
       deliverTo: (sessionId, route, delivery) => {
         const session = this.sessions.get(sessionId);
         if (!session) return;
-        session.deliver(delivery, Math.min(delivery.qos, grantedIn(this.trie, route, sessionId)) as QoS);
+        const member = memberIn(this.trie, route, sessionId, startsWithDollar(delivery.topic));
+        session.deliver(delivery, Math.min(delivery.qos, member.qos) as QoS, undefined, member.options);
         this.counters.messagesOut++;
       },
       peerLeft: (subscriptions) => this.presence.peerLeft(subscriptions),
@@ -652,15 +692,22 @@ export class Broker implements BrokerCore {
   }
 }
 
-// The highest QoS a session was granted among the share groups matching a route (0 when none).
-function grantedIn(trie: SubscriptionTrie<Subscriber>, route: Route, sessionId: string): QoS {
-  let granted: QoS = 0;
-  for (const group of trie.matchChannel(route.contract, route.levels).groups) {
+// A session's share-group subscription with the highest QoS among those matching a route (QoS 0 when
+// none), whose options (a plain subscription's topic form) its delivery takes.
+function memberIn(
+  trie: SubscriptionTrie<Subscriber>,
+  route: Route,
+  sessionId: string,
+  dollar: boolean,
+): { qos: QoS; options?: SubscriptionOptions } {
+  let found: { qos: QoS; options?: SubscriptionOptions } = { qos: 0 };
+  for (const group of trie.matchChannel(route.contract, route.levels, dollar).groups) {
     for (const member of group) {
-      if (member.subscriber.id === sessionId && member.qos > granted) granted = member.qos;
+      if (member.subscriber.id === sessionId && (member.qos > found.qos || found.options === undefined))
+        found = member;
     }
   }
-  return granted;
+  return found;
 }
 
 // The path of a request, without its query.

@@ -9,6 +9,8 @@ import type { RequestRouter } from './requests.js';
 import type { Mqtt5Settings } from './mqtt5.js';
 import type { SessionRegistry, SessionSettings } from './registry.js';
 import type { ClientSession } from './session.js';
+import type { PlainSettings } from './plain.js';
+import type { KeyAuthority } from '../security/index.js';
 
 /** The parts of the broker a client session calls into. */
 export interface BrokerCore {
@@ -42,6 +44,10 @@ export interface BrokerCore {
   readonly events: BrokerEvents;
   /** The key keyless topics are read with (`channelKeys: false`); undefined when clients send keys. */
   readonly keylessKey: string | undefined;
+  /** The licence's key authority (plain MQTT connections are checked against it). */
+  readonly authority: KeyAuthority;
+  /** Who may use plain MQTT topics (`keyPassword`, `anonymous`). */
+  readonly plain: PlainSettings;
   sessionConnected(session: ClientSession): void;
   /** A session's connection closed (the session itself may live on, persistent and offline). */
   sessionClosed(session: ClientSession): void;

@@ -3,8 +3,9 @@
  * waiting offline until they expire, and their write-through to the session store (restored at start).
  */
 
-import { normalizeSubscribeTopic, parseChannel } from '../channel/index.js';
+import { normalizeSubscribeTopic, parseChannel, parsePlainFilter } from '../channel/index.js';
 import { keyedTopic } from './keyless.js';
+import { restoredPlainFilter } from './plain.js';
 import { Delivery, type PublishProperties } from '../mqtt/index.js';
 import { OutgoingState, type SessionRecord, type SessionStore } from '../storage/index.js';
 import type { BrokerCore } from './core.js';
@@ -211,18 +212,28 @@ export class SessionRegistry {
     const session = ClientSession.restored(this.core, record.clientId);
     this.byClientId.set(record.clientId, session);
     for (const { topic, qos, options } of record.subscriptions) {
+      // A plain MQTT filter comes back in its plain form, under the key it was made with.
+      const plain = restoredPlainFilter(topic, this.core.plain.anonymousKey);
+      if (plain !== undefined && plain.access === undefined) continue; // anonymous access is off now
+      const channel =
+        plain?.access !== undefined
+          ? parsePlainFilter(plain.access.key, plain.filter)
+          : parseChannel(keyedTopic(this.core.keylessKey, normalizeSubscribeTopic(topic)));
       // Authorised again: a key banned or expired meanwhile no longer subscribes.
       await this.core.pubsub.subscribe(
         session,
-        parseChannel(keyedTopic(this.core.keylessKey, normalizeSubscribeTopic(topic))),
+        channel,
         false,
         qos,
         topic,
-        options && {
-          noLocal: options.noLocal,
-          retainAsPublished: options.retainAsPublished,
-          identifier: options.identifier,
-        },
+        options || plain
+          ? {
+              noLocal: options?.noLocal,
+              retainAsPublished: options?.retainAsPublished,
+              identifier: options?.identifier,
+              ...(plain ? { plain: true } : {}),
+            }
+          : undefined,
       );
     }
     if (record.outgoing.length > 0) {

@@ -1,6 +1,6 @@
 import type { Packet } from 'mqtt-packet';
 import { PassThrough } from 'node:stream';
-import { CompactMap, parseChannel, type ParsedChannel, type QoS } from '../channel/index.js';
+import { CompactMap, parseChannel, plainTopicOf, type ParsedChannel, type QoS } from '../channel/index.js';
 import type { EmitterError } from '../errors.js';
 import {
   Delivery,
@@ -18,6 +18,7 @@ import type { BrokerCore } from './core.js';
 import { handlePacket } from './handlers/index.js';
 import { callHook, HOOK_REFUSED } from './hooks.js';
 import { keyedTopic } from './keyless.js';
+import { plainTopicChannel, type PlainAccess } from './plain.js';
 import type { SessionJournal } from './journal.js';
 import { Outbox, type OutboxOwner } from './outbox.js';
 
@@ -98,6 +99,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   journal: SessionJournal | undefined;
   /** @internal MQTT 5 state, for a client that connected with MQTT 5. */
   v5: Mqtt5State | undefined;
+  /** The key this connection's plain MQTT topics are read under; undefined: it may use none (`./plain.ts`). */
+  plain: PlainAccess | undefined;
+  /** @internal the last publish was to a plain topic: its errors are not sent on `emitter/error/`. */
+  publishingPlain = false;
 
   constructor(
     /** The connection serving this session (the last one, while the client is away). */
@@ -171,6 +176,8 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     if (this.ended) return;
     // MQTT 5 No Local: not back to the session that published it [MQTT-3.8.3-3].
     if (options?.noLocal === true && delivery.senderId === this.id) return;
+    // A plain subscription sees the topic as plain publishers write it (`a/b`, not `a/b/`).
+    if (options?.plain === true) delivery = delivery.alternate(plainTopicOf);
     // Only channel messages can overtake a replay; the broker's replies and notifications (`emitter/...`,
     // such as the presence event of this very subscribe) go at once, before the replayed messages, as
     // in Emitter.
@@ -296,9 +303,14 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
 
   /** @internal */
   sendError(error: EmitterError, req?: number): void {
+    this.counted(error);
+    this.sendJson(ERROR_TOPIC, error.toJSON(req));
+  }
+
+  /** @internal an error counted and logged as refused, but not sent (a plain MQTT client's). */
+  counted(error: EmitterError): void {
     this.core.counters.error(error.status);
     this.core.refusals.refused(this, error);
-    this.sendJson(ERROR_TOPIC, error.toJSON(req));
   }
 
   /**
@@ -311,6 +323,10 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
     this.online = true;
     this.username = from.username;
     this.will = from.will;
+    this.plain = from.plain;
+    // Parsed under the access of the last connection.
+    this.lastPublished = undefined;
+    this.lastPublishedTopic = '';
     // Back within the Will Delay Interval: the will is not published [MQTT-3.1.3-9].
     if (this.v5?.pendingWill) clearTimeout(this.v5.pendingWill.timer);
     this.v5 = from.v5;
@@ -392,15 +408,18 @@ export class ClientSession implements Session, MqttConnectionHandler, OutboxOwne
   // The will goes through `authorizePublish` too (a refusal drops it: nobody is left to tell).
   private publishWill(will: Will): void {
     const core = this.core;
-    const keyed = keyedTopic(core.keylessKey, will.topic);
+    // A plain will topic is read under the connection's plain access, as its publishes are.
+    const plain = plainTopicChannel(this.plain, core.authority, will.topic);
+    const keyed = plain === undefined ? keyedTopic(core.keylessKey, will.topic) : will.topic;
     const publish = (): void =>
       void core.pubsub.publishWill(
         keyed === will.topic ? will : { ...will, topic: keyed },
         core.limits.messageSize,
+        plain,
       );
     const authorize = core.hooks.authorizePublish;
     if (authorize === undefined) return publish();
-    const channel = parseChannel(keyed);
+    const channel = plain ?? parseChannel(keyed);
     // The channel key first, as for any publish: the hook is only asked about what the key allows.
     if (core.pubsub.checkWrite(channel) !== undefined) return;
     const message = { ...will, channel: channel.channel };

@@ -63,3 +63,19 @@ export const WellKnownHash = {
   presence: hashLevel('presence'),
   empty: hashLevel(''),
 } as const;
+
+/**
+ * Levels that mark plain MQTT subscriptions in an SSID (README "Plain MQTT clients"). Their texts hold a
+ * NUL, which no topic level can (MQTT forbids U+0000, Emitter's grammar too), so no published level is ever
+ * one of them: a walk reaches them only where it looks for them.
+ */
+export const PlainMark = {
+  /** Ends the SSID of a plain filter without `#`: it matches topics of exactly its depth. */
+  exact: hashLevel('\u0000='),
+  /** A plain `#` after at least one level: matches its parent and everything below. */
+  multi: hashLevel('\u0000#'),
+  /** A plain `+` as first level: as `+`, but not a topic whose first level starts with `$` [MQTT-4.7.2-1]. */
+  rootWildcard: hashLevel('\u0000+'),
+  /** A plain `#` alone: every topic of the contract but those whose first level starts with `$`. */
+  rootMulti: hashLevel('\u0000$#'),
+} as const;

@@ -1,7 +1,7 @@
 /** The channel layer: topic parsing, options, SSIDs and the subscription trie. */
 
 export { CompactMap } from './compact-map.js';
-export { hashLevel, WellKnownHash } from './hash.js';
+export { hashLevel, PlainMark, WellKnownHash } from './hash.js';
 export {
   ChannelKind,
   channelWithOptions,
@@ -43,3 +43,10 @@ export {
   type SubscriptionOptions,
 } from './match.js';
 export { MatchStrategy, SubscriptionTrie, type SubscriptionTrieOptions, type TrieObserver } from './trie.js';
+export {
+  emitterChannelOf,
+  parsePlainFilter,
+  parsePlainTopic,
+  plainTopicOf,
+  startsWithDollar,
+} from './plain.js';

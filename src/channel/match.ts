@@ -18,6 +18,8 @@ export interface SubscriptionOptions {
   readonly retainAsPublished?: boolean;
   /** The MQTT 5 subscription identifier. */
   readonly identifier?: number;
+  /** A plain MQTT subscription: its deliveries carry the topic in plain form (`a/b`, not `a/b/`). */
+  readonly plain?: boolean;
 }
 
 /** What the trie holds: a subscriber, the QoS it was granted, and its options. */
@@ -93,7 +95,7 @@ export function pickShareMember<S extends Identified>(
 }
 
 /** Called once per recipient with the QoS it gets the message at (before the publish's own QoS caps it). */
-export type RecipientVisitor<S> = (subscriber: S, grantedQos: QoS) => void;
+export type RecipientVisitor<S> = (subscriber: S, grantedQos: QoS, options?: SubscriptionOptions) => void;
 
 /**
  * Calls `visit` for every recipient of a match, once each: every direct subscriber, then one random
@@ -114,7 +116,7 @@ export function forEachRecipient<S extends Identified>(
     for (let i = 0; i < direct.length; i++) {
       const subscription = direct[i];
       if (subscription.subscriber.id === excludeId) continue;
-      visit(subscription.subscriber, subscription.qos);
+      visit(subscription.subscriber, subscription.qos, subscription.options);
       visited++;
     }
     return visited;
@@ -140,11 +142,11 @@ export function forEachRecipient<S extends Identified>(
     const subscription = direct[i];
     const id = subscription.subscriber.id;
     if (id === excludeId) continue;
-    visit(subscription.subscriber, upgrades?.get(id) ?? subscription.qos);
+    visit(subscription.subscriber, upgrades?.get(id) ?? subscription.qos, subscription.options);
     visited++;
   }
   for (let i = 0; i < picked.length; i++) {
-    visit(picked[i].subscriber, picked[i].qos);
+    visit(picked[i].subscriber, picked[i].qos, picked[i].options);
     visited++;
   }
   return visited;

@@ -27,6 +27,8 @@ export interface ParsedChannel {
   readonly rawOptions: string;
   /** Invalid, static or wildcard. */
   readonly kind: ChannelKind;
+  /** A plain MQTT topic or filter (see `./plain.ts`): its recipients see topics in plain form. */
+  readonly plain?: boolean;
 }
 
 const INVALID: ParsedChannel = Object.freeze({

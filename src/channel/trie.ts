@@ -5,7 +5,7 @@
  */
 
 import { CompactMap } from './compact-map.js';
-import { WellKnownHash } from './hash.js';
+import { PlainMark, WellKnownHash } from './hash.js';
 import {
   EMPTY_MATCH,
   MatchResult,
@@ -39,6 +39,10 @@ export interface SubscriptionTrieOptions {
 const WILDCARD = WellKnownHash.wildcard | 0;
 const MULTI_WILDCARD = WellKnownHash.multiWildcard | 0;
 const SHARE = WellKnownHash.share | 0;
+const EXACT = PlainMark.exact | 0;
+const PLAIN_MULTI = PlainMark.multi | 0;
+const ROOT_WILDCARD = PlainMark.rootWildcard | 0;
+const ROOT_MULTI = PlainMark.rootMulti | 0;
 const DEFAULT_CACHE_LIMIT = 10_000;
 
 class TrieNode<S> {
@@ -67,6 +71,9 @@ type Walk<S> = (node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>
 export class SubscriptionTrie<S extends Identified> {
   private readonly root = new TrieNode<S>(undefined, 0);
   private readonly walk: Walk<S>;
+  private readonly plainWalk: Walk<S>;
+  // Set by the first plain MQTT subscription: until then matching runs Emitter's walks unchanged.
+  private hasPlain = false;
   private readonly cacheLimit: number;
   private cache = new CacheNode<S>();
   private cached = 0;
@@ -81,6 +88,7 @@ export class SubscriptionTrie<S extends Identified> {
     options: SubscriptionTrieOptions = {},
   ) {
     this.walk = strategy === MatchStrategy.Mqtt ? walkMqtt : walkEmitter;
+    this.plainWalk = strategy === MatchStrategy.Mqtt ? walkMqttPlain : walkEmitterPlain;
     this.cacheLimit = Math.max(1, options.cacheLimit ?? DEFAULT_CACHE_LIMIT);
   }
 
@@ -110,6 +118,10 @@ export class SubscriptionTrie<S extends Identified> {
    */
   subscribe(ssid: Ssid, subscriber: S, qos: QoS = 0, options?: SubscriptionOptions): boolean {
     if (ssid.length === 0) return false;
+    if (!this.hasPlain && isPlainSsid(ssid)) {
+      this.hasPlain = true;
+      this.changed();
+    }
     let node = this.root;
     for (let i = 0; i < ssid.length; i++) {
       const word = ssid[i] | 0;
@@ -163,15 +175,20 @@ export class SubscriptionTrie<S extends Identified> {
     return this.find(ssid)?.subscribers?.get(subscriber.id);
   }
 
-  /** Who a publish to `ssid` reaches: direct subscribers and share groups; cached until the next change. */
-  match(ssid: Ssid): Match<S> {
+  /**
+   * Who a publish to `ssid` reaches: direct subscribers and share groups; cached until the next change.
+   * `dollar`: the topic's first level starts with `$` (see `startsWithDollar`), which plain MQTT
+   * subscriptions with a leading wildcard do not match [MQTT-4.7.2-1]. It follows from the SSID's first
+   * level, so the cache by SSID stays right.
+   */
+  match(ssid: Ssid, dollar = false): Match<S> {
     if (ssid.length === 0) return EMPTY_MATCH;
-    return this.lookup(ssid[0], ssid, 1);
+    return this.lookup(ssid[0], ssid, 1, dollar);
   }
 
   /** `match(ssidOf(contract, query))` without building the SSID: the allocation-free publish path. */
-  matchChannel(contract: number, query: readonly number[]): Match<S> {
-    return this.lookup(contract, query, 0);
+  matchChannel(contract: number, query: readonly number[], dollar = false): Match<S> {
+    return this.lookup(contract, query, 0, dollar);
   }
 
   /**
@@ -189,23 +206,23 @@ export class SubscriptionTrie<S extends Identified> {
   }
 
   // The published SSID is `[contract, ...levels.slice(offset)]`, so both entry points share one path.
-  private lookup(contract: number, levels: readonly number[], offset: number): Match<S> {
+  private lookup(contract: number, levels: readonly number[], offset: number, dollar: boolean): Match<S> {
     let entry: CacheNode<S> | undefined = this.cache.next?.get(contract | 0);
     for (let i = offset; entry !== undefined && i < levels.length; i++)
       entry = entry.next?.get(levels[i] | 0);
     if (entry?.match !== undefined) return entry.match;
 
-    const result = this.compute(contract, levels, offset);
+    const result = this.compute(contract, levels, offset, dollar);
     this.remember(contract, levels, offset, result);
     return result;
   }
 
-  private compute(contract: number, levels: readonly number[], offset: number): Match<S> {
+  private compute(contract: number, levels: readonly number[], offset: number, dollar: boolean): Match<S> {
     const contractNode = this.root.children?.get(contract | 0);
     if (contractNode === undefined) return EMPTY_MATCH;
 
     const direct: Gathered<S> = new Map();
-    this.walk(contractNode, levels, offset, direct);
+    this.gather(contractNode, levels, offset, dollar, direct);
 
     let groups: Subscription<S>[][] | undefined;
     const share = contractNode.children?.get(SHARE);
@@ -213,12 +230,30 @@ export class SubscriptionTrie<S extends Identified> {
       // Every child of the $share node is a group; the channel is matched inside its subtree.
       for (const group of share.children.values()) {
         const members: Gathered<S> = new Map();
-        this.walk(group, levels, offset, members);
+        this.gather(group, levels, offset, dollar, members);
         if (members.size > 0) (groups ??= []).push([...members.values()]);
       }
     }
     if (direct.size === 0 && groups === undefined) return EMPTY_MATCH;
     return new MatchResult([...direct.values()], groups ?? []);
+  }
+
+  // Walks from a contract (or share group) node; plain subscriptions with a leading wildcard hang there
+  // under marks of their own, taken only for a topic whose first level does not start with `$`.
+  private gather(
+    top: TrieNode<S>,
+    levels: readonly number[],
+    offset: number,
+    dollar: boolean,
+    out: Gathered<S>,
+  ): void {
+    if (!this.hasPlain) return this.walk(top, levels, offset, out);
+    this.plainWalk(top, levels, offset, out);
+    const children = top.children;
+    if (dollar || children === undefined || offset >= levels.length) return;
+    addAll(children.get(ROOT_MULTI), out);
+    const wildcard = children.get(ROOT_WILDCARD);
+    if (wildcard !== undefined) this.plainWalk(wildcard, levels, offset + 1, out);
   }
 
   private remember(contract: number, levels: readonly number[], offset: number, result: Match<S>): void {
@@ -246,6 +281,12 @@ export class SubscriptionTrie<S extends Identified> {
     this.cache = new CacheNode<S>();
     this.cached = 0;
   }
+}
+
+// Plain MQTT subscriptions end with one of the marks (and only they do): see `PlainMark`.
+function isPlainSsid(ssid: Ssid): boolean {
+  const last = ssid[ssid.length - 1] | 0;
+  return last === EXACT || last === PLAIN_MULTI || last === ROOT_MULTI;
 }
 
 // A subscriber that is its own QoS 0 subscription (`subscriber` is itself, `qos` 0) needs no wrapper object:
@@ -329,4 +370,50 @@ function walkMqtt<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Gather
     if (wildcard !== undefined) walkMqtt(wildcard, levels, index + 1, out);
   }
   addAll(children.get(MULTI_WILDCARD), out);
+}
+
+/**
+ * `walkEmitter` in a trie that also holds plain MQTT subscriptions: those match MQTT-exactly, a filter
+ * without `#` (ending with the exact mark) at its own depth only, a filter ending with `#` (the multi mark,
+ * under its parent) its parent and everything below.
+ */
+function walkEmitterPlain<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>): void {
+  addAll(node, out);
+  const children = node.children;
+  if (children === undefined) return;
+  addAll(children.get(MULTI_WILDCARD), out);
+  addAll(children.get(PLAIN_MULTI), out);
+  if (index === levels.length) {
+    addAll(children.get(EXACT), out);
+    return;
+  }
+  const word = levels[index] | 0;
+  const exact = children.get(word);
+  if (exact !== undefined) walkEmitterPlain(exact, levels, index + 1, out);
+  if (word !== WILDCARD) {
+    const wildcard = children.get(WILDCARD);
+    if (wildcard !== undefined) walkEmitterPlain(wildcard, levels, index + 1, out);
+  }
+}
+
+/** `walkMqtt` in a trie that also holds plain MQTT subscriptions (as `walkEmitterPlain`). */
+function walkMqttPlain<S>(node: TrieNode<S>, levels: Ssid, index: number, out: Gathered<S>): void {
+  const children = node.children;
+  if (index === levels.length) {
+    addAll(node, out);
+    if (children === undefined) return;
+    addAll(children.get(EXACT), out);
+    addAll(children.get(PLAIN_MULTI), out);
+    return;
+  }
+  if (children === undefined) return;
+  const word = levels[index] | 0;
+  const exact = children.get(word);
+  if (exact !== undefined) walkMqttPlain(exact, levels, index + 1, out);
+  if (word !== WILDCARD) {
+    const wildcard = children.get(WILDCARD);
+    if (wildcard !== undefined) walkMqttPlain(wildcard, levels, index + 1, out);
+  }
+  addAll(children.get(MULTI_WILDCARD), out);
+  addAll(children.get(PLAIN_MULTI), out);
 }

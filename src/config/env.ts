@@ -11,6 +11,8 @@ export const ENV_FIELDS: Readonly<Record<string, 'string' | 'number' | 'boolean'
   license: 'string',
   matcher: 'string',
   debug: 'boolean',
+  anonymous: 'string',
+  keyPassword: 'boolean',
   'limit.messageSize': 'number',
   'limit.readRate': 'number',
   'limit.flushRate': 'number',

@@ -25,6 +25,16 @@ const fileSchema = z.object({
   license: z.string().default(''),
   matcher: z.enum(['', 'emitter', 'mqtt']).default(''),
   debug: z.boolean().default(false),
+  /**
+   * Permissions (letters of `rwslp`) anonymous plain MQTT clients get on every channel of the contract;
+   * '' is off (README "Plain MQTT clients").
+   */
+  anonymous: z
+    .string()
+    .regex(/^(?!.*(.).*\1)[rwslp]*$/, 'expected letters of rwslp, each at most once (or "" for off)')
+    .default(''),
+  /** A channel key given as MQTT password authenticates a plain MQTT client. */
+  keyPassword: z.boolean().default(false),
   limit: z
     .object({
       messageSize: z.number().int().positive().default(65536),

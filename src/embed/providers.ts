@@ -156,14 +156,16 @@ export function openRetainedStore(config: Config): RetainedStore {
   }
 }
 
-/** The broker's listener and limits, from `listen`, `matcher`, `limit` and `mqtt5`. */
+/** The broker's listener and limits, from `listen`, `matcher`, `limit`, `mqtt5` and plain MQTT access. */
 export function listenerOptions(
   config: Config,
-): Pick<BrokerOptions, 'listen' | 'matcher' | 'limits' | 'mqtt5'> {
+): Pick<BrokerOptions, 'listen' | 'matcher' | 'limits' | 'mqtt5' | 'anonymous' | 'keyPassword'> {
   return {
     mqtt5: config.mqtt5,
     listen: parseListenAddress(config.listen, 8080),
     matcher: config.matcher === 'mqtt' ? 'mqtt' : 'emitter',
+    anonymous: config.anonymous,
+    keyPassword: config.keyPassword,
     limits: {
       messageSize: config.limit.messageSize,
       connectTimeoutMs: config.limit.connectTimeout,

@@ -42,6 +42,8 @@ export class Delivery implements Message {
   senderId: string | undefined = undefined;
   /** The RETAIN flag it was published with, for MQTT 5 Retain As Published. */
   publishedRetain = false;
+  // The same message under its other topic form (see `alternate`), made on first need.
+  private other: Delivery | undefined;
 
   constructor(
     readonly topic: string,
@@ -50,9 +52,34 @@ export class Delivery implements Message {
     readonly retain = false,
     readonly storedId?: Buffer,
     readonly properties?: PublishProperties,
+    expiresAt?: number,
   ) {
     const expiry = properties?.messageExpiryInterval;
-    this.expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+    this.expiresAt = expiresAt ?? (expiry === undefined ? 0 : Date.now() + expiry * 1000);
+  }
+
+  /**
+   * This message under another form of its topic (the broker's plain MQTT recipients see `a/b` where
+   * Emitter's see `a/b/`): made once, with `form(topic)`, on first need, and with wire forms of its own,
+   * so every recipient of either topic form shares one encoding per wire form. One delivery has one
+   * other form: `form` must always be the same function.
+   */
+  alternate(form: (topic: string) => string): Delivery {
+    let other = this.other;
+    if (other !== undefined) return other;
+    other = new Delivery(
+      form(this.topic),
+      this.payload,
+      this.qos,
+      this.retain,
+      this.storedId,
+      this.properties,
+      this.expiresAt,
+    );
+    other.senderId = this.senderId;
+    other.publishedRetain = this.publishedRetain;
+    this.other = other;
+    return other;
   }
 
   /** True once its Message Expiry Interval has passed: it is not delivered any more [MQTT-3.3.2-5]. */

@@ -107,6 +107,11 @@ export class KeyAuthority {
     return this.#lookup(keyText)?.key;
   }
 
+  /** True when `keyText` is a key of this licence's contract (whatever its state: banned, expired). */
+  owns(keyText: string): boolean {
+    return this.#lookup(keyText)?.owned === true;
+  }
+
   /** Adds a key text to the ban set; true when it was not banned yet. */
   ban(keyText: string): boolean {
     if (this.#banned.has(keyText)) return false;

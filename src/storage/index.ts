@@ -63,7 +63,6 @@ export {
   InMemoryRetainedStore,
   isWildcardFilter,
   literalPrefix,
-  plainTopicOf,
   RedisRetainedStore,
   RETAINED_FILE,
   SsdRetainedStore,

@@ -4,6 +4,7 @@ import type { QoS } from '../../channel/index.js';
 import { ReasonCode } from '../../mqtt/index.js';
 import { packetSizeFor } from '../mqtt5.js';
 import { callHook, type ConnectRefusal } from '../hooks.js';
+import { plainAccessOf } from '../plain.js';
 import type { ClientSession } from '../session.js';
 
 // MQTT 3.1.1 CONNACK return codes.
@@ -39,6 +40,7 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
   session.username = packet.username ?? '';
   session.clientId = clientId;
   session.will = willOf(packet);
+  if (!admitPlain(session, packet)) return;
   authenticateThen(session, packet, () =>
     whenPrepared(session, clientId, clean, () => {
       const { serving, present } = session.core.registry.connect(session, clean);
@@ -46,6 +48,21 @@ export function handleConnect(session: ClientSession, packet: IConnectPacket): v
       connected(session, serving, present);
     }),
   );
+}
+
+/**
+ * Plain MQTT access (README "Plain MQTT clients"): with `keyPassword`, a password that is not a valid
+ * channel key of this licence is refused here (CONNACK 5 / 0x87), before any hook; false when refused.
+ */
+function admitPlain(session: ClientSession, packet: IConnectPacket): boolean {
+  const core = session.core;
+  const access = plainAccessOf(packet, core.plain, core.authority);
+  if (access === 'refused') {
+    refuse(session, 'notAuthorized');
+    return false;
+  }
+  session.plain = access;
+  return true;
 }
 
 /**
@@ -158,6 +175,7 @@ function connectV5(session: ClientSession, packet: IConnectPacket): void {
     connection.keepAlive(settings.serverKeepAlive);
   }
   const cleanStart = packet.clean !== false;
+  if (!admitPlain(session, packet)) return;
   authenticateThen(session, packet, () =>
     whenPrepared(session, clientId, cleanStart, () => {
       const { serving, present } = core.registry.connect(session, cleanStart, expiryMs > 0);

@@ -9,6 +9,7 @@ import type { ClientSession, Mqtt5State } from '../session.js';
 import { callHook, HOOK_REFUSED } from '../hooks.js';
 import { collectQueuedWrites } from '../journal.js';
 import { keyedTopic } from '../keyless.js';
+import { plainTopicChannel } from '../plain.js';
 import { topicTooLong } from '../topic-limits.js';
 
 /**
@@ -56,10 +57,13 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
     );
     outcome = writes ? Promise.all([result, ...writes]).then(([error]) => error) : result;
   }
+  // A plain MQTT client hears of a refusal by reason code (MQTT 5) or not at all, as from any MQTT broker:
+  // it never asked for Emitter's `emitter/error/` messages.
+  const quiet = session.publishingPlain;
   const messageId = packet.qos === 1 || (packet.qos === 2 && v5 !== undefined) ? packet.messageId : undefined;
   if (packet.qos === 1 && messageId !== undefined && v5 !== undefined) v5.incomingQos1++;
   if (messageId === undefined && !(outcome instanceof Promise)) {
-    if (outcome) session.sendError(outcome, req);
+    if (outcome) reportError(session, outcome, req, quiet);
     return;
   }
   // Acknowledge before any error caused by the same packet (the Go SDK can stall otherwise), once
@@ -83,7 +87,7 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
         }
       }
     }
-    if (error) session.sendError(error, req);
+    if (error) reportError(session, error, req, quiet);
   };
   if (!previous && !(outcome instanceof Promise)) {
     settle(outcome);
@@ -96,6 +100,17 @@ export function handlePublish(session: ClientSession, packet: IPublishPacket): v
       if (session.ackTail === tail) session.ackTail = undefined;
     });
   session.ackTail = tail;
+}
+
+// An error of a publish: sent on `emitter/error/`, or (`quiet`, a plain topic's) only counted.
+function reportError(
+  session: ClientSession,
+  error: EmitterError,
+  req: number | undefined,
+  quiet: boolean,
+): void {
+  if (quiet) session.counted(error);
+  else session.sendError(error, req);
 }
 
 /** PUBREL: the client releases a QoS 2 PUBLISH; answer PUBCOMP (MQTT 5: 0x92 for an id we do not hold). */
@@ -165,17 +180,23 @@ function processPublish(
   properties: PublishProperties | undefined,
 ): PublishOutcome {
   const core = session.core;
-  // A 1-2 character topic is a link alias set up through `emitter/link/`.
-  const expanded = topic.length <= 2 ? session.link(topic) : topic;
+  // A 1-2 character topic is a link alias set up through `emitter/link/` (else, for a plain MQTT client,
+  // an ordinary topic).
+  const expanded =
+    topic.length <= 2 ? (session.link(topic) ?? (session.plain === undefined ? undefined : topic)) : topic;
+  session.publishingPlain = false;
   if (expanded === undefined) return Errors.BadRequest;
   if (topicTooLong(expanded, core.limits)) return Errors.TopicTooLong;
   // A client usually publishes to the same topic again and again: parse it once.
   let channel = session.lastPublished;
   if (channel === undefined || expanded !== session.lastPublishedTopic) {
-    channel = parseChannel(keyedTopic(core.keylessKey, expanded));
+    channel =
+      plainTopicChannel(session.plain, core.authority, expanded) ??
+      parseChannel(keyedTopic(core.keylessKey, expanded));
     session.lastPublished = channel;
     session.lastPublishedTopic = expanded;
   }
+  session.publishingPlain = channel.plain === true;
   if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
   if (channel.key === 'emitter') {
     if (channel.kind === ChannelKind.Wildcard) return Errors.Forbidden;

@@ -10,10 +10,21 @@ import { MqttErrorCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { callHook, HOOK_REFUSED } from '../hooks.js';
 import { keyedTopic } from '../keyless.js';
+import { plainFilterChannel, storedPlainFilter } from '../plain.js';
 import { topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
 const SUBACK_FAILURE = 0x80;
+// The options of a plain subscription without MQTT 5 options: one object for all (the trie compares
+// options by identity to tell a changed subscription).
+const PLAIN_OPTIONS: SubscriptionOptions = Object.freeze({ plain: true });
+
+// A subscription's options as the session store keeps them (the stored filter says whether it is plain).
+function storedOptions(options: SubscriptionOptions | undefined): SubscriptionOptions | undefined {
+  if (options?.plain !== true) return options;
+  const { plain: _plain, ...rest } = options;
+  return Object.keys(rest).length === 0 ? undefined : rest;
+}
 
 /**
  * SUBSCRIBE: each filter is authorised and added at the QoS asked for (0, 1 or 2, all served); stored
@@ -24,34 +35,43 @@ const SUBACK_FAILURE = 0x80;
 export async function handleSubscribe(session: ClientSession, packet: ISubscribePacket): Promise<void> {
   const granted: number[] = [];
   const errors: EmitterError[] = [];
+  // Errors also sent on `emitter/error/`: not those of plain filters (their clients never asked for them).
+  const told: EmitterError[] = [];
   const v5 = session.v5 !== undefined;
   const identifier = v5 ? firstIdentifier(packet.properties?.subscriptionIdentifier) : undefined;
+  const core = session.core;
   for (const subscription of packet.subscriptions) {
     const { qos } = subscription;
     const asked = (qos >= 0 && qos <= 2 ? qos : 0) as QoS;
     let topic = subscription.topic;
-    const shared = v5 ? sharedToEmitter(topic) : undefined;
-    if (shared !== undefined) {
-      if (subscription.nl === true) {
-        // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
-        session.connection.protocolError(MqttErrorCode.ProtocolError, 'No Local on a shared subscription');
-        return;
-      }
-      topic = shared;
+    // A plain MQTT filter (README "Plain MQTT clients"), `$share/<group>/` included in every version.
+    const plain = plainFilterChannel(session.plain, core.authority, topic);
+    const shared = plain !== undefined ? undefined : v5 ? sharedToEmitter(topic) : undefined;
+    if (subscription.nl === true && (shared !== undefined || (plain && topic.startsWith('$share/')))) {
+      // No Local on a shared subscription is a protocol error [MQTT-3.8.3-4].
+      session.connection.protocolError(MqttErrorCode.ProtocolError, 'No Local on a shared subscription');
+      return;
     }
+    if (shared !== undefined) topic = shared;
     const options: SubscriptionOptions | undefined =
       v5 && (subscription.nl === true || subscription.rap === true || identifier !== undefined)
         ? {
             ...(subscription.nl === true ? { noLocal: true } : {}),
             ...(subscription.rap === true ? { retainAsPublished: true } : {}),
             ...(identifier !== undefined ? { identifier } : {}),
+            ...(plain !== undefined ? { plain: true } : {}),
           }
-        : undefined;
+        : plain !== undefined
+          ? PLAIN_OPTIONS
+          : undefined;
     // Retain Handling: 0 stored messages at every subscribe, 1 only for a new subscription, 2 never.
+    // Emitter filters replay stored messages (`?last=`); plain ones get MQTT's retained messages instead.
     const retainHandling = v5 ? (subscription.rh ?? 0) : 0;
     const replay = retainHandling === 2 ? false : retainHandling === 1 ? 'if-new' : true;
-    const core = session.core;
-    const channel = parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
+    const channel = plain ?? parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
+    // What a persistent session stores: a plain filter with the key it was read under.
+    const stored =
+      plain !== undefined && session.plain !== undefined ? storedPlainFilter(session.plain, topic) : topic;
     const authorize = core.hooks.authorizeSubscribe;
     let result: EmitterError | object;
     if (topicTooLong(topic, core.limits)) result = Errors.TopicTooLong;
@@ -76,17 +96,20 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
           channel,
           replay,
           asked,
-          session.persistent ? topic : '',
+          session.persistent ? stored : '',
           options,
+          plain !== undefined ? topic : undefined,
         ));
     }
     if (result instanceof EmitterError) {
       // MQTT 5 says why per filter; 3.1.1 has one failure code.
       granted.push(v5 ? reasonCodeOf(result, 'subscribe') : SUBACK_FAILURE);
       errors.push(result);
+      if (plain === undefined) told.push(result);
+      else session.counted(result);
     } else {
       granted.push(asked);
-      session.journal?.subscribe(topic, asked, options);
+      session.journal?.subscribe(stored, asked, storedOptions(options));
     }
   }
   session.connection.suback({
@@ -94,7 +117,7 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
     granted,
     ...(errors.length > 0 ? { properties: { reasonString: reasonStringOf(errors) } } : {}),
   });
-  for (const error of errors) session.sendError(error, packet.messageId);
+  for (const error of told) session.sendError(error, packet.messageId);
 }
 
 /**

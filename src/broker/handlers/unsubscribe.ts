@@ -4,6 +4,7 @@ import type { EmitterError } from '../../errors.js';
 import { ReasonCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { keyedTopic } from '../keyless.js';
+import { plainFilterChannel, storedPlainFilter } from '../plain.js';
 import type { ClientSession } from '../session.js';
 import { sharedToEmitter } from './subscribe.js';
 
@@ -14,16 +15,22 @@ import { sharedToEmitter } from './subscribe.js';
 export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePacket): void {
   const errors: EmitterError[] = [];
   const codes: number[] = [];
+  const told: EmitterError[] = [];
   for (const filter of packet.unsubscriptions) {
-    const topic = (session.v5 && sharedToEmitter(filter)) || filter;
+    const plain = plainFilterChannel(session.plain, session.core.authority, filter);
+    const topic = plain !== undefined ? filter : (session.v5 && sharedToEmitter(filter)) || filter;
     const before = session.subscriptions.size;
-    const channel = parseChannel(keyedTopic(session.core.keylessKey, normalizeSubscribeTopic(topic)));
+    const channel =
+      plain ?? parseChannel(keyedTopic(session.core.keylessKey, normalizeSubscribeTopic(topic)));
     const error = session.core.pubsub.unsubscribe(session, channel);
     if (error) {
       errors.push(error);
+      if (plain === undefined) told.push(error);
+      else session.counted(error);
       codes.push(reasonCodeOf(error, 'subscribe'));
     } else {
-      session.journal?.unsubscribe(topic);
+      const access = session.plain;
+      session.journal?.unsubscribe(plain && access ? storedPlainFilter(access, filter) : topic);
       codes.push(session.subscriptions.size < before ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
     }
   }
@@ -32,5 +39,5 @@ export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePa
     granted: codes,
     ...(errors.length > 0 ? { properties: { reasonString: reasonStringOf(errors) } } : {}),
   });
-  for (const error of errors) session.sendError(error, packet.messageId);
+  for (const error of told) session.sendError(error, packet.messageId);
 }

@@ -8,6 +8,8 @@ import {
   replayLimit,
   timeWindow,
   ssidKey,
+  plainTopicOf,
+  startsWithDollar,
   ssidOf,
   type Match,
   type ParsedChannel,
@@ -20,13 +22,7 @@ import type { Route } from '../../cluster/index.js';
 import { EmitterError, Errors } from '../../errors.js';
 import { Delivery, type PublishProperties } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
-import {
-  createMessage,
-  plainTopicOf,
-  type RetainedStore,
-  type Storage,
-  type StoredMessage,
-} from '../../storage/index.js';
+import { createMessage, type RetainedStore, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
 import type { Session, SessionSubscription, Subscriber } from '../session.js';
 
@@ -132,7 +128,7 @@ export class PubSub {
         : undefined;
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
-        this.deps.trie.matchChannel(key.contract, channel.query),
+        this.deps.trie.matchChannel(key.contract, channel.query, startsWithDollar(channel.channel)),
         withOrigin(new Delivery(channel.channel, payload, qos, false, undefined, properties), sender, retain),
         exclude,
         { contract: key.contract, levels: channel.query },
@@ -157,7 +153,7 @@ export class PubSub {
       },
     );
     this.deliverMatch(
-      this.deps.trie.match(ssid),
+      this.deps.trie.match(ssid, startsWithDollar(channel.channel)),
       withOrigin(new Delivery(channel.channel, payload, qos, false, message.id, properties), sender, retain),
       exclude,
       { contract: key.contract, levels: channel.query },
@@ -201,13 +197,17 @@ export class PubSub {
    * or with `e` drops it silently, there is no one left to tell), the same topic options (`?ttl=N` stores
    * it for N seconds) and the retain flag (stored for `storage.config.retain`), as Emitter does. A will
    * larger than `maxPacketSize` as a PUBLISH, for `emitter/`, or for a wildcard channel is dropped.
+   * `channel`: the will topic parsed (a plain MQTT topic is parsed by the caller, under its key).
    * Resolves once a stored will is stored (or failed to be).
    */
-  publishWill(will: LastWill, maxPacketSize: number): Promise<EmitterError | undefined> {
+  publishWill(
+    will: LastWill,
+    maxPacketSize: number,
+    channel: ParsedChannel = parseChannel(will.topic),
+  ): Promise<EmitterError | undefined> {
     if (2 + Buffer.byteLength(will.topic) + will.payload.length > maxPacketSize) {
       return Promise.resolve(Errors.MessageTooLarge);
     }
-    const channel = parseChannel(will.topic);
     if (channel.kind !== ChannelKind.Static || channel.key === 'emitter')
       return Promise.resolve(Errors.BadRequest);
     return Promise.resolve(
@@ -249,10 +249,15 @@ export class PubSub {
 
   /** Sends a QoS 0 message to every subscriber of an SSID (on every cluster node). */
   deliver(ssid: Ssid, topic: string, payload: Buffer, exclude?: Subscriber): number {
-    return this.deliverMatch(this.deps.trie.match(ssid), new Delivery(topic, payload), exclude, {
-      contract: ssid[0],
-      levels: ssid.slice(1),
-    });
+    return this.deliverMatch(
+      this.deps.trie.match(ssid, startsWithDollar(topic)),
+      new Delivery(topic, payload),
+      exclude,
+      {
+        contract: ssid[0],
+        levels: ssid.slice(1),
+      },
+    );
   }
 
   /**
@@ -281,8 +286,8 @@ export class PubSub {
     // The publisher is left out before picking, so a group still gets the message under me=0.
     forEachRecipient(
       match,
-      (subscriber, granted) => {
-        subscriber.deliver(delivery, granted < cap ? granted : cap, route);
+      (subscriber, granted, options) => {
+        subscriber.deliver(delivery, granted < cap ? granted : cap, route, options);
         if (subscriber.peer === undefined) sent++; // a peer node counts its own deliveries
       },
       exclude?.id,

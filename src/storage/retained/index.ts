@@ -7,7 +7,6 @@ export {
   isRetainedExpired,
   isWildcardFilter,
   literalPrefix,
-  plainTopicOf,
   topicMatchesFilter,
   type RetainedMessage,
   type RetainedStore,

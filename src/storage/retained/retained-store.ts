@@ -5,7 +5,8 @@
  * (`last`); this store keeps the one message per topic that plain MQTT subscribers get.
  *
  * Topics are plain MQTT topics as published (`sensors/t1`): an Emitter channel `sensors/t1/` is the
- * plain topic `sensors/t1` (see `plainTopicOf`). Every provider passes `src/testing/retained`'s suite.
+ * plain topic `sensors/t1` (`plainTopicOf` in src/channel/plain.ts). Every provider passes
+ * `src/testing/retained`'s suite.
  */
 
 import type { QoS } from '../sessions/session-store.js';
@@ -38,11 +39,6 @@ export interface RetainedStore {
   match(contract: number, filter: string): Promise<RetainedMessage[]>;
   /** Releases files and connections; later calls reject. */
   close(): Promise<void>;
-}
-
-/** The plain MQTT topic of an Emitter channel: `a/b/` is `a/b` (one trailing slash dropped). */
-export function plainTopicOf(channel: string): string {
-  return channel.endsWith('/') ? channel.slice(0, -1) : channel;
 }
 
 /** Whether a filter has a `+` or `#` level (then it can match more than one topic). */

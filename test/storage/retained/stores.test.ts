@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   createRetainedStore,
   literalPrefix,
-  plainTopicOf,
   StorageError,
   topicMatchesFilter,
 } from '../../../src/storage/index.js';
@@ -75,10 +74,6 @@ describe('retained topic rules', () => {
     assert.equal(literalPrefix('a/b/#'), 'a/b');
     assert.equal(literalPrefix('a/+/c'), 'a');
     assert.equal(literalPrefix('#'), '');
-  });
-  test('an Emitter channel is the plain topic with its trailing slash', () => {
-    assert.equal(plainTopicOf('a/b/'), 'a/b');
-    assert.equal(plainTopicOf('a/b//'), 'a/b/');
   });
   test('an unknown provider is a config error', () => {
     assert.throws(() => createRetainedStore('tape'), StorageError);
