@@ -16,6 +16,7 @@ import { createBroker } from '../../src/index.js';
 import { generateLicense } from '../../src/security/index.js';
 import { createRetainedStore } from '../../src/storage/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
+import { startBrokerProcess } from '../helpers/broker-process.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { runCommand } from '../helpers/process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -247,6 +248,29 @@ describe('retained messages in the ssd and redis providers', () => {
       await onB.end();
       await a.close();
       await b.close();
+    }
+  });
+
+  test('a broker process (EMITTER_ANONYMOUS, ssd) killed with SIGKILL comes back with the retained messages mosquitto_pub set', async () => {
+    const env = {
+      EMITTER_ANONYMOUS: 'rwslp',
+      EMITTER_STORAGE_PROVIDER: 'ssd',
+      EMITTER_STORAGE_CONFIG: JSON.stringify({ dir: join(dir, 'process') }),
+    };
+    const root = uniqueTopic('killed');
+    const first = await startBrokerProcess(env);
+    try {
+      const set = await mosquittoPub(first.port, ['-t', `${root}/state`, '-m', 'on', '-r', '-q', '1']);
+      assert.equal(set.code, 0, 'the QoS 1 retained publish is acknowledged, so it is stored');
+    } finally {
+      await first.kill();
+    }
+    const second = await startBrokerProcess(env, first.license);
+    try {
+      const sub = mosquittoSub(second.port, `${root}/#`, 1, ['--retained-only']);
+      assert.deepEqual(await sub.lines(), [`${root}/state on`]);
+    } finally {
+      await second.stop();
     }
   });
 });
