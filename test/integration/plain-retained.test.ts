@@ -17,6 +17,7 @@ import { generateLicense } from '../../src/security/index.js';
 import { createRetainedStore } from '../../src/storage/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
+import { startNode } from '../helpers/cluster.js';
 import { connectClient, keygen, type TestClient } from '../helpers/clients.js';
 import { runCommand } from '../helpers/process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -271,6 +272,36 @@ describe('retained messages in the ssd and redis providers', () => {
       assert.deepEqual(await sub.lines(), [`${root}/state on`]);
     } finally {
       await second.stop();
+    }
+  });
+
+  test('cluster: nodes on one Redis (storage.provider redis) share the retained set: set on one, read and cleared on the other', async () => {
+    const { license } = generateLicense();
+    const env = { EMITTER_ANONYMOUS: 'rwslp', EMITTER_STORAGE_PROVIDER: 'redis' };
+    const nodes = await Promise.all(
+      ['ra', 'rb'].map((name) => startNode({ name, license: license.toString(), redis: redis.url, env })),
+    );
+    const root = uniqueTopic('cluster');
+    try {
+      const [a, b] = nodes;
+      assert.equal(
+        (await mosquittoPub(a.port, ['-t', `${root}/t1`, '-m', 'from a', '-r', '-q', '1'])).code,
+        0,
+      );
+      const onB = mosquittoSub(b.port, `${root}/+`, 1, ['--retained-only']);
+      assert.deepEqual(await onB.lines(), [`${root}/t1 from a`]);
+      assert.equal((await mosquittoPub(b.port, ['-t', `${root}/t1`, '-n', '-r', '-q', '1'])).code, 0);
+      const subscriber = await connectPlain(a.port);
+      const publisher = await connectPlain(a.port);
+      try {
+        await subscribe(subscriber, `${root}/+`, { qos: 1 });
+        await expectNothingBefore(subscriber, publisher, `${root}/t2`, 'cleared on b, gone on a');
+      } finally {
+        await subscriber.end();
+        await publisher.end();
+      }
+    } finally {
+      await Promise.all(nodes.map((node) => node.kill()));
     }
   });
 });
