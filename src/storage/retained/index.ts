@@ -4,6 +4,7 @@ export { InMemoryRetainedStore } from './inmemory.js';
 export { RedisRetainedStore } from './redis.js';
 export { RETAINED_FILE, SsdRetainedStore, type SsdRetainedPlace } from './ssd.js';
 export {
+  filterMatcher,
   isRetainedExpired,
   isWildcardFilter,
   literalPrefix,

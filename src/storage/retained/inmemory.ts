@@ -1,9 +1,10 @@
 import { StorageError, StorageErrorCode } from '../storage-error.js';
 import {
   isRetainedExpired,
+  filterMatcher,
   isWildcardFilter,
   literalPrefix,
-  topicMatchesFilter,
+  sortByTopic,
   type RetainedMessage,
   type RetainedStore,
 } from './retained-store.js';
@@ -49,15 +50,14 @@ export class InMemoryRetainedStore implements RetainedStore {
       return Promise.resolve([]);
     }
     const prefix = literalPrefix(filter);
+    const matches = filterMatcher(filter);
     const found: RetainedMessage[] = [];
     for (const [topic, message] of topics) {
-      if (!topic.startsWith(prefix) || !topicMatchesFilter(filter, topic)) continue;
+      if (!topic.startsWith(prefix) || !matches(topic)) continue;
       if (isRetainedExpired(message, now)) topics.delete(topic);
       else found.push(message);
     }
-    // By UTF-8 bytes, as the ssd and redis stores order them.
-    found.sort((a, b) => Buffer.compare(Buffer.from(a.topic), Buffer.from(b.topic)));
-    return Promise.resolve(found);
+    return Promise.resolve(sortByTopic(found));
   }
 
   close(): Promise<void> {

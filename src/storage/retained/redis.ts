@@ -4,9 +4,9 @@ import { StorageError, StorageErrorCode } from '../storage-error.js';
 import { decodeRetained, encodeRetained } from './codec.js';
 import {
   isRetainedExpired,
+  filterMatcher,
   isWildcardFilter,
   literalPrefix,
-  topicMatchesFilter,
   type RetainedMessage,
   type RetainedStore,
 } from './retained-store.js';
@@ -72,7 +72,8 @@ export class RedisRetainedStore implements RetainedStore {
               // UTF-8 never holds 0xff: every topic starting with the prefix sorts below prefix + 0xff.
               Buffer.concat([Buffer.from('('), prefix, Buffer.from([0xff])]),
             );
-      topics = names.map((name) => name.toString()).filter((topic) => topicMatchesFilter(filter, topic));
+      const matches = filterMatcher(filter);
+      topics = names.map((name) => name.toString()).filter(matches);
     }
     if (topics.length === 0) return [];
     const bodies = await this.client.hmgetBuffer(hash, ...topics);

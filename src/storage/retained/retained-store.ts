@@ -63,16 +63,42 @@ export function literalPrefix(filter: string): string {
  * wildcard does not match a topic starting with `$` [MQTT-4.7.2-1].
  */
 export function topicMatchesFilter(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === '#') return i === f.length - 1;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
+  return filterMatcher(filter)(topic);
+}
+
+/**
+ * `topicMatchesFilter` for one filter and many topics: the filter is split once, and each topic is
+ * walked in place (no substring or array per topic), since a wildcard SUBSCRIBE tests every retained
+ * topic under its prefix.
+ */
+export function filterMatcher(filter: string): (topic: string) => boolean {
+  const levels = filter.split('/');
+  const leadingWildcard = levels[0] === '+' || levels[0] === '#';
+  return (topic) => {
+    if (leadingWildcard && topic.charCodeAt(0) === DOLLAR) return false;
+    let at = 0; // start of the topic's current level; -1 once past its last level
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i];
+      if (level === '#') return true; // '#' is last (a valid filter): the parent level counts too
+      if (at < 0) return false;
+      const end = topic.indexOf('/', at);
+      const levelEnd = end < 0 ? topic.length : end;
+      if (level !== '+' && (levelEnd - at !== level.length || !topic.startsWith(level, at))) return false;
+      at = end < 0 ? -1 : end + 1;
+    }
+    return at < 0;
+  };
+}
+
+const DOLLAR = 0x24;
+
+/** Orders messages by their topics' UTF-8 bytes (as SQLite and Redis order them); sorts in place. */
+export function sortByTopic(messages: RetainedMessage[]): RetainedMessage[] {
+  if (messages.length < 2) return messages;
+  const keyed = messages.map((message) => ({ key: Buffer.from(message.topic), message }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  for (let i = 0; i < keyed.length; i++) messages[i] = keyed[i].message;
+  return messages;
 }
 
 /** Whether a retained message has passed its expiry at `now`. */

@@ -5,9 +5,9 @@ import { StorageError, StorageErrorCode } from '../storage-error.js';
 import { decodeRetained, encodeRetained } from './codec.js';
 import {
   isRetainedExpired,
+  filterMatcher,
   isWildcardFilter,
   literalPrefix,
-  topicMatchesFilter,
   type RetainedMessage,
   type RetainedStore,
 } from './retained-store.js';
@@ -35,8 +35,8 @@ const SQL = {
   upsert: 'INSERT OR REPLACE INTO retained (contract, topic, expires_at, body) VALUES (?, ?, ?, ?)',
   remove: 'DELETE FROM retained WHERE contract = ? AND topic = ?',
   one: 'SELECT body FROM retained WHERE contract = ? AND topic = ?',
-  range: 'SELECT body FROM retained WHERE contract = ? AND topic >= ? AND topic < ? ORDER BY topic',
-  all: 'SELECT body FROM retained WHERE contract = ? ORDER BY topic',
+  range: 'SELECT topic, body FROM retained WHERE contract = ? AND topic >= ? AND topic < ? ORDER BY topic',
+  all: 'SELECT topic, body FROM retained WHERE contract = ? ORDER BY topic',
   purge: 'DELETE FROM retained WHERE expires_at > 0 AND expires_at <= ?',
 } as const;
 
@@ -76,7 +76,7 @@ export class SsdRetainedStore implements RetainedStore {
     this.db = openDatabase(dir, synchronous as Synchronous, RETAINED_SCHEMA);
     const sql = {} as Record<keyof typeof SQL, Database.Statement<unknown[]>>;
     for (const [name, text] of Object.entries(SQL)) sql[name as keyof typeof SQL] = this.db.prepare(text);
-    for (const name of ['one', 'range', 'all'] as const) sql[name].pluck();
+    sql.one.pluck();
     this.sql = sql;
     // Expired messages are never returned; the ones nobody asks for again go here, once at start.
     this.sql.purge.run(this.now());
@@ -96,28 +96,28 @@ export class SsdRetainedStore implements RetainedStore {
 
   match(contract: number, filter: string): Promise<RetainedMessage[]> {
     return this.run(() => {
-      let bodies: Buffer[];
-      if (!isWildcardFilter(filter)) {
-        bodies = this.sql.one.all(contract, Buffer.from(filter)) as Buffer[];
-      } else {
-        const prefix = Buffer.from(literalPrefix(filter));
-        // UTF-8 never holds 0xff: every topic starting with the prefix sorts below prefix + 0xff.
-        bodies =
-          prefix.length === 0
-            ? (this.sql.all.all(contract) as Buffer[])
-            : (this.sql.range.all(
-                contract,
-                prefix,
-                Buffer.concat([prefix, Buffer.from([0xff])]),
-              ) as Buffer[]);
-      }
       const now = this.now();
       const found: RetainedMessage[] = [];
-      for (const body of bodies) {
+      const keep = (body: Buffer): void => {
         const message = decodeRetained(body);
         if (isRetainedExpired(message, now)) this.sql.remove.run(contract, Buffer.from(message.topic));
-        else if (topicMatchesFilter(filter, message.topic)) found.push(message);
+        else found.push(message);
+      };
+      if (!isWildcardFilter(filter)) {
+        const body = this.sql.one.get(contract, Buffer.from(filter)) as Buffer | undefined;
+        if (body !== undefined) keep(body);
+        return found;
       }
+      const prefix = Buffer.from(literalPrefix(filter));
+      // UTF-8 never holds 0xff: every topic starting with the prefix sorts below prefix + 0xff.
+      const rows = (
+        prefix.length === 0
+          ? this.sql.all.all(contract)
+          : this.sql.range.all(contract, prefix, Buffer.concat([prefix, Buffer.from([0xff])]))
+      ) as { topic: Buffer; body: Buffer }[];
+      // Only the matching rows are decoded.
+      const matches = filterMatcher(filter);
+      for (const row of rows) if (matches(row.topic.toString())) keep(row.body);
       return found;
     });
   }
