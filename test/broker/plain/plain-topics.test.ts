@@ -184,3 +184,36 @@ test('a plain subscription of a persistent session keeps its plain form while th
     await server.close();
   }
 });
+
+test('plain shared subscriptions: one member of the group gets each message, in plain form; No Local holds', async () => {
+  const server = await startTestBroker({ anonymous: 'rw' });
+  const members = [
+    await connectClient(server.port),
+    await connectClient(server.port, { protocolVersion: 5 }),
+  ];
+  const publisher = await connectClient(server.port, { protocolVersion: 5 });
+  try {
+    for (const member of members) await member.mqtt.subscribeAsync('$share/workers/jobs/+', { qos: 1 });
+    // No Local: the publisher's own subscription does not get its messages back.
+    await publisher.mqtt.subscribeAsync('jobs/#', { qos: 0, nl: true });
+    for (let i = 0; i < 20; i++) await publisher.mqtt.publishAsync(`jobs/${i}`, String(i), { qos: 1 });
+    await publisher.mqtt.publishAsync('zz', 'fence', { qos: 1 });
+    const heard = async (): Promise<string[]> => {
+      const all: string[] = [];
+      for (const member of members) all.push(...member.received.map((m) => m.topic));
+      return all;
+    };
+    // Each message reaches exactly one member.
+    for (let i = 0; i < 20; i++) {
+      const topic = `jobs/${i}`;
+      await Promise.any(members.map((member) => member.next((m) => m.topic === topic, 5000)));
+    }
+    const topics = (await heard()).sort();
+    assert.deepEqual(topics, Array.from({ length: 20 }, (_, i) => `jobs/${i}`).sort());
+    assert.deepEqual(publisher.received, []);
+  } finally {
+    for (const member of members) await member.end();
+    await publisher.end();
+    await server.close();
+  }
+});
