@@ -22,12 +22,16 @@ export { EmitterError, Errors } from './errors.js';
 export { createSecureServer, createServer, MqttConnection } from './mqtt/index.js';
 export { generateLicense, KeyAuthority, parseLicense, Permission } from './security/index.js';
 export {
+  createRetainedStore,
   createSessionStore,
   createStorage,
+  InMemoryRetainedStore,
   InMemorySessionStore,
   OutgoingState,
   type OutgoingEntry,
   type QueuedMessage,
+  type RetainedMessage,
+  type RetainedStore,
   type SessionRecord,
   type SessionStore,
   type SessionStoreConfig,

@@ -37,7 +37,14 @@ import { meHandler } from '../services/me/handler.js';
 import { PresenceService } from '../services/presence/presence.js';
 import { createHistoryHandler } from '../services/history/handler.js';
 import { PubSub } from '../services/pubsub/pubsub.js';
-import { InMemorySessionStore, InMemoryStorage, type SessionStore, type Storage } from '../storage/index.js';
+import {
+  InMemoryRetainedStore,
+  InMemorySessionStore,
+  InMemoryStorage,
+  type RetainedStore,
+  type SessionStore,
+  type Storage,
+} from '../storage/index.js';
 import type { Subscriber } from '../services/session.js';
 import type { BrokerCore } from './core.js';
 import { BrokerEvents, type BrokerEventMap, type BrokerEventName } from './events.js';
@@ -91,6 +98,8 @@ export interface BrokerOptions {
   readonly monitor?: Omit<MonitorOptions, 'node'> & { readonly node?: string };
   /** Where messages with a ttl (or the retain flag) are kept; default in memory. */
   readonly storage?: Storage;
+  /** Where MQTT retained messages (one per topic) are kept; default in memory. */
+  readonly retained?: RetainedStore;
   /** Extra HTTP routes of the shared port (the broker serves `/health`, `/metrics`, `/presence` and the dashboard at `/`). */
   readonly httpRoutes?: Record<string, HttpRoute>;
   /** How this node joins others (default: alone). */
@@ -136,6 +145,7 @@ export class Broker implements BrokerCore {
   readonly trie: SubscriptionTrie<Subscriber>;
   readonly pubsub: PubSub;
   readonly storage: Storage;
+  readonly retained: RetainedStore;
   readonly presence: PresenceService;
   readonly requests: RequestRouter;
   readonly limits: BrokerCore['limits'];
@@ -203,10 +213,12 @@ export class Broker implements BrokerCore {
     this.cluster = options.cluster ?? new LocalCluster('local');
     this.replicateSubscriptions();
     this.storage = options.storage ?? new InMemoryStorage();
+    this.retained = options.retained ?? new InMemoryRetainedStore();
     this.pubsub = new PubSub({
       authority: this.authority,
       trie: this.trie,
       storage: this.storage,
+      retained: this.retained,
       counters: this.counters,
       logger: this.logger,
       maxSubscriptions: options.limits?.maxSubscriptions ?? 1000,
@@ -560,6 +572,7 @@ export class Broker implements BrokerCore {
     await this.cluster.close();
     // Pending stored messages are committed before the storage closes.
     await this.storage.close();
+    await this.retained.close();
     await this.registry.store.close();
   }
 

@@ -8,12 +8,13 @@ import { refuseUnknownSettings } from '../config/unknown.js';
 import { createKeygenPage } from '../http/keygen-page.js';
 import type { Route as HttpRoute } from '../http/handler.js';
 import { generateLicense, KeyAuthority } from '../security/index.js';
-import type { SessionStore, Storage } from '../storage/index.js';
+import type { RetainedStore, SessionStore, Storage } from '../storage/index.js';
 import {
   clusterNodeName,
   clusterRedisUrls,
   listenerOptions,
   monitorOptions,
+  openRetainedStore,
   openSessionStore,
   openStorage,
   resolveLicense,
@@ -42,6 +43,8 @@ export interface CreateBrokerOptions {
   readonly storage?: Storage;
   /** A session store of the application's own (instead of `session.provider`); the broker closes it. */
   readonly sessionStore?: SessionStore;
+  /** A retained-message store of the application's own (instead of the one `storage.provider` picks). */
+  readonly retainedStore?: RetainedStore;
   /** Extra routes of the broker's own HTTP listener (`listen()`), by exact path. */
   readonly httpRoutes?: Record<string, HttpRoute>;
 }
@@ -70,6 +73,7 @@ export async function createBroker(options: CreateBrokerOptions = {}): Promise<B
   logger.info({ provider: storage.name }, 'configured message storage');
   const sessionStore = options.sessionStore ?? openSessionStore(config);
   logger.info({ provider: sessionStore.name }, 'configured session store');
+  const retained = options.retainedStore ?? openRetainedStore(config);
   const broker = new Broker({
     ...listenerOptions(config),
     license,
@@ -77,6 +81,7 @@ export async function createBroker(options: CreateBrokerOptions = {}): Promise<B
     logger,
     tls,
     storage,
+    retained,
     hooks: options.hooks,
     hookTimeoutMs: options.hookTimeoutMs,
     channelKeys: options.channelKeys,

@@ -8,11 +8,13 @@ import type { BrokerOptions } from '../broker/broker.js';
 import { ConfigError, parseListenAddress, type Config } from '../config/index.js';
 import { generateLicense, parseLicense, type License } from '../security/index.js';
 import {
+  createRetainedStore,
   createSessionStore,
   createStorage,
   parseStorageProvider,
   resolveSessionProvider,
   StorageError,
+  type RetainedStore,
   type SessionStore,
   type Storage,
   type StorageConfig,
@@ -135,6 +137,21 @@ export function openSessionStore(config: Config): SessionStore {
     );
   } catch (error) {
     if (error instanceof StorageError) throw new ConfigError(`session: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Retained messages sit where `storage.provider` keeps messages (`noop`: in memory, see the factory). */
+export function openRetainedStore(config: Config): RetainedStore {
+  const settings = config.storage.config as StorageConfig & Record<string, unknown>;
+  try {
+    return createRetainedStore(config.storage.provider, {
+      ...settings,
+      ...redisAddress(config, config.storage.provider),
+      dir: typeof settings.dir === 'string' ? settings.dir : 'data',
+    });
+  } catch (error) {
+    if (error instanceof StorageError) throw new ConfigError(`storage: ${error.message}`);
     throw error;
   }
 }

@@ -58,3 +58,15 @@ export {
   type StoredSubscription,
   type StoredWill,
 } from './sessions/index.js';
+export {
+  createRetainedStore,
+  InMemoryRetainedStore,
+  isWildcardFilter,
+  literalPrefix,
+  RedisRetainedStore,
+  RETAINED_FILE,
+  SsdRetainedStore,
+  topicMatchesFilter,
+  type RetainedMessage,
+  type RetainedStore,
+} from './retained/index.js';

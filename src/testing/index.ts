@@ -15,4 +15,5 @@ export {
   type SessionStoreFactory,
   type SessionStoreTraits,
 } from './sessions/conformance.js';
+export { runRetainedStoreConformance, type RetainedStoreFactory } from './retained/conformance.js';
 export { MessageMaker, TestClock } from './storage/fixtures/messages.js';

@@ -65,10 +65,9 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
           ? PLAIN_OPTIONS
           : undefined;
     // Retain Handling: 0 stored messages at every subscribe, 1 only for a new subscription, 2 never.
-    // Emitter's replay of stored messages is for Emitter filters (`?last=`); plain ones have none.
+    // Emitter filters replay stored messages (`?last=`); plain ones get MQTT's retained messages instead.
     const retainHandling = v5 ? (subscription.rh ?? 0) : 0;
-    const replay =
-      plain !== undefined || retainHandling === 2 ? false : retainHandling === 1 ? 'if-new' : true;
+    const replay = retainHandling === 2 ? false : retainHandling === 1 ? 'if-new' : true;
     const channel = plain ?? parseChannel(keyedTopic(core.keylessKey, normalizeSubscribeTopic(topic)));
     // What a persistent session stores: a plain filter with the key it was read under.
     const stored =
@@ -99,6 +98,7 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
           asked,
           session.persistent ? stored : '',
           options,
+          plain !== undefined ? topic : undefined,
         ));
     }
     if (result instanceof EmitterError) {

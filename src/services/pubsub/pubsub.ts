@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import {
   ChannelKind,
+  RETAINED_TTL,
   forEachRecipient,
   messageTtl,
   parseChannel,
   replayLimit,
   timeWindow,
   ssidKey,
+  plainTopicOf,
   startsWithDollar,
   ssidOf,
   type Match,
@@ -25,7 +27,7 @@ import {
   type PublishProperties,
 } from '../../mqtt/index.js';
 import { Permission, type ChannelKey, type KeyAuthority } from '../../security/index.js';
-import { createMessage, type Storage, type StoredMessage } from '../../storage/index.js';
+import { createMessage, type RetainedStore, type Storage, type StoredMessage } from '../../storage/index.js';
 import { errorFields, LogThrottle } from '../failure-log.js';
 import type { Session, SessionSubscription, Subscriber } from '../session.js';
 
@@ -40,6 +42,8 @@ export interface PubSubDependencies {
   readonly authority: KeyAuthority;
   readonly trie: SubscriptionTrie<Subscriber>;
   readonly storage: Storage;
+  /** MQTT retained messages, one per topic: set by retained publishes, sent to plain subscribers. */
+  readonly retained?: RetainedStore;
   readonly listeners?: SubscriptionListener[];
   /** Most subscriptions one session may hold (default unlimited). */
   readonly maxSubscriptions?: number;
@@ -69,10 +73,12 @@ export interface LastWill {
 }
 
 /** A storage operation pubsub performs for a client. */
-type StorageOperation = 'store' | 'replay' | 'history';
+type StorageOperation = 'store' | 'replay' | 'history' | 'retain' | 'retained';
 
 const FAILURE_MESSAGES: Record<StorageOperation, string> = {
   store: 'storage failed: message not stored',
+  retain: 'retained store failed: retained message not set',
+  retained: 'retained store failed: retained messages not sent',
   replay: 'storage failed: stored messages not replayed',
   history: 'storage failed: history not read',
 };
@@ -120,6 +126,11 @@ export class PubSub {
     // An MQTT 5 Message Expiry Interval also bounds how long a stored (retained) copy is kept.
     const expiry = properties?.messageExpiryInterval;
     if (expiry !== undefined && ttl > expiry) ttl = Math.max(1, expiry);
+    // A retained publish with `s` also sets (or, empty, clears) its topic's MQTT retained message.
+    const retained =
+      retain && this.deps.retained !== undefined && key.hasPermission(Permission.Store)
+        ? this.setRetained(key.contract, channel.channel, payload, qos, ttl, properties)
+        : undefined;
     if (ttl === 0 || !key.hasPermission(Permission.Store)) {
       this.deliverMatch(
         this.deps.trie.matchChannel(key.contract, channel.query, startsWithDollar(channel.channel)),
@@ -127,7 +138,7 @@ export class PubSub {
         exclude,
         { contract: key.contract, levels: channel.query },
       );
-      return undefined;
+      return retained;
     }
     const storage = this.deps.storage;
     const ssid = ssidOf(key.contract, channel.query);
@@ -156,7 +167,38 @@ export class PubSub {
       exclude,
       { contract: key.contract, levels: channel.query },
     );
-    return stored;
+    return retained === undefined ? stored : Promise.all([stored, retained]).then(([a, b]) => a ?? b);
+  }
+
+  // The retained message of a channel's plain topic: replaced, or cleared by an empty payload (which is
+  // not stored [MQTT-3.3.1-10/11]). It expires with the message (MQTT 5 expiry or `?ttl`), else never.
+  private setRetained(
+    contract: number,
+    channel: string,
+    payload: Buffer,
+    qos: QoS,
+    ttl: number,
+    properties: PublishProperties | undefined,
+  ): Promise<EmitterError | undefined> {
+    const store = this.deps.retained as RetainedStore;
+    const topic = plainTopicOf(channel);
+    const done =
+      payload.length === 0
+        ? store.clear(contract, topic)
+        : store.set(contract, {
+            topic,
+            payload,
+            qos,
+            expiresAt: ttl > 0 && ttl < RETAINED_TTL ? Date.now() + ttl * 1000 : 0,
+            ...(properties === undefined ? {} : { properties: properties as Record<string, unknown> }),
+          });
+    return done.then(
+      () => undefined,
+      (error: unknown) => {
+        this.storageFailed('retain', channel, error);
+        return Errors.ServerError;
+      },
+    );
   }
 
   /**
@@ -267,6 +309,8 @@ export class PubSub {
    * Authorises a subscription granted at `qos` and adds it (subscribing again to one channel only updates
    * its QoS); with a key that has `l`, also replays stored messages (`last`, default 1, within
    * `from`/`until`), oldest first, at the subscription's QoS. `topic` is the filter as the client sent it.
+   * `plainFilter`, for a plain MQTT client's (non-shared) subscription, is its MQTT filter: it gets the
+   * MQTT retained messages matching it instead (RETAIN=1, with `r` alone), not the stored ones.
    */
   async subscribe(
     session: Session,
@@ -275,6 +319,7 @@ export class PubSub {
     qos: QoS = 0,
     topic = '',
     options?: SubscriptionOptions,
+    plainFilter?: string,
   ): Promise<EmitterError | SessionSubscription> {
     if (channel.kind === ChannelKind.Invalid) return Errors.BadRequest;
     const key = this.deps.authority.authorize(channel.key, channel.channel, Permission.Read, {
@@ -288,6 +333,11 @@ export class PubSub {
     }
     // MQTT 5 Retain Handling 1: stored (retained) messages only for a subscription that is new.
     if (replay === 'if-new') replay = !known;
+    if (plainFilter !== undefined) {
+      if (!replay || this.deps.retained === undefined || plainFilter.startsWith('$share/'))
+        return this.add(session, key, channel, qos, topic, options);
+      return this.sendRetained(session, key, channel, qos, topic, options, plainFilter);
+    }
     if (!replay || !key.hasPermission(Permission.Load) || replayLimit(channel.options) <= 0) {
       return this.add(session, key, channel, qos, topic, options);
     }
@@ -310,6 +360,44 @@ export class PubSub {
       return subscription;
     } catch (error) {
       this.storageFailed('replay', channel.channel, error);
+      return Errors.ServerError;
+    } finally {
+      hold.release();
+    }
+  }
+
+  // A plain subscription, then the retained messages of its filter at min(their QoS, granted), live ones
+  // held meanwhile (a slow store cannot let a newer live message overtake an older retained one).
+  private async sendRetained(
+    session: Session,
+    key: ChannelKey,
+    channel: ParsedChannel,
+    qos: QoS,
+    topic: string,
+    options: SubscriptionOptions | undefined,
+    filter: string,
+  ): Promise<EmitterError | SessionSubscription> {
+    const hold = session.holdDeliveries();
+    const subscription = this.add(session, key, channel, qos, topic, options);
+    try {
+      if (this.deps.counters) this.deps.counters.storageQueries++;
+      const messages = await (this.deps.retained as RetainedStore).match(key.contract, filter);
+      const now = Date.now();
+      for (const message of messages) {
+        const delivery = new Delivery(
+          message.topic,
+          message.payload,
+          message.qos,
+          true,
+          undefined,
+          retainedProperties(message.properties, message.expiresAt, now),
+        );
+        delivery.publishedRetain = true;
+        hold.replay(delivery, message.qos < qos ? message.qos : qos, options);
+      }
+      return subscription;
+    } catch (error) {
+      this.storageFailed('retained', channel.channel, error);
       return Errors.ServerError;
     } finally {
       hold.release();
@@ -393,6 +481,19 @@ export class PubSub {
     this.deps.trie.unsubscribe(subscription.ssid, session);
     for (const listener of this.listeners) listener.unsubscribed(session, subscription);
   }
+}
+
+// A retained message's properties as sent now: its Message Expiry Interval is what is left of it
+// [MQTT-3.3.2-6].
+function retainedProperties(
+  properties: Readonly<Record<string, unknown>> | undefined,
+  expiresAt: number,
+  now: number,
+): PublishProperties | undefined {
+  if (properties === undefined) return undefined;
+  const published = properties as PublishProperties;
+  if (published.messageExpiryInterval === undefined || expiresAt === 0) return published;
+  return { ...published, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
 }
 
 // Who published a message and with which RETAIN flag: MQTT 5 subscriptions with No Local or Retain As
