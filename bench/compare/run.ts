@@ -127,7 +127,14 @@ const scenarios: ScenarioSpec[] = [
     name: quick ? 'idle connections (2,000)' : 'idle connections (10,000)',
     run: idleConnections,
     scale: quick ? 0.2 : 1,
-    extra: [startBareNet],
+    extra: [
+      startBareNet,
+      // What the README advises for a fleet of mostly idle devices: a capped young generation.
+      async () => ({
+        ...(await startEmitterTs({ NODE_OPTIONS: '--max-semi-space-size=1' })),
+        name: 'emitter-ts, --max-semi-space-size=1',
+      }),
+    ],
   },
 ];
 

@@ -25,7 +25,6 @@ import {
   superviseWorkers,
 } from './workers.js';
 import { VERSION } from './version.js';
-import { governYoungGeneration } from './young-generation.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliOutput {
@@ -159,8 +158,6 @@ async function serve(
     httpRoutes: host ? { '/metrics': host.route } : {},
   });
   host?.share(broker.metrics);
-  // The process is the broker's alone here (an embedding application tunes its own heap).
-  const stopGoverning = governYoungGeneration(() => broker.counters.messagesIn + broker.counters.messagesOut);
   let bound: { port: number; tlsPort?: number };
   try {
     bound = await broker.listen();
@@ -210,7 +207,6 @@ async function serve(
     logger.warn('shutdown took too long, exiting');
     process.exit(0);
   }
-  stopGoverning();
   logger.info('stopped');
   leaveSupervisor();
   return 0;
