@@ -12,3 +12,11 @@ export function topicTooLong(
   }
   return false;
 }
+
+/**
+ * True when a topic name or filter holds U+0000, which MQTT forbids in every string: the receiver closes
+ * the connection [MQTT-1.5.3-2] (not a refusal of the one packet).
+ */
+export function holdsNullCharacter(text: string): boolean {
+  return text.includes('\u0000');
+}

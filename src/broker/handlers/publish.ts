@@ -10,7 +10,7 @@ import { callHook, HOOK_REFUSED } from '../hooks.js';
 import { collectQueuedWrites } from '../journal.js';
 import { keyedTopic } from '../keyless.js';
 import { plainTopicChannel } from '../plain.js';
-import { topicTooLong } from '../topic-limits.js';
+import { holdsNullCharacter, topicTooLong } from '../topic-limits.js';
 
 /**
  * PUBLISH from the client: QoS 2 is acknowledged with PUBREC (a re-sent packet id is not delivered
@@ -20,6 +20,11 @@ import { topicTooLong } from '../topic-limits.js';
 export function handlePublish(session: ClientSession, packet: IPublishPacket): void {
   const v5 = session.v5;
   if (v5 !== undefined && !acceptV5(session, v5, packet)) return;
+  // Checked once per new topic: a repeated one was checked when it was new.
+  if (packet.topic !== session.lastPublishedTopic && holdsNullCharacter(packet.topic)) {
+    session.connection.protocolError(MqttErrorCode.Malformed, 'the topic holds U+0000 [MQTT-1.5.3-2]');
+    return;
+  }
   const req = packet.qos > 0 ? packet.messageId : undefined;
   if (packet.qos === 2 && packet.messageId !== undefined) {
     session.pendingQos2 ??= new Set();

@@ -11,7 +11,7 @@ import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { callHook, HOOK_REFUSED } from '../hooks.js';
 import { keyedTopic } from '../keyless.js';
 import { plainFilterChannel, storedPlainFilter } from '../plain.js';
-import { topicTooLong } from '../topic-limits.js';
+import { holdsNullCharacter, topicTooLong } from '../topic-limits.js';
 import type { ClientSession } from '../session.js';
 
 const SUBACK_FAILURE = 0x80;
@@ -40,6 +40,10 @@ export async function handleSubscribe(session: ClientSession, packet: ISubscribe
   const v5 = session.v5 !== undefined;
   const identifier = v5 ? firstIdentifier(packet.properties?.subscriptionIdentifier) : undefined;
   const core = session.core;
+  if (packet.subscriptions.some((subscription) => holdsNullCharacter(subscription.topic))) {
+    session.connection.protocolError(MqttErrorCode.Malformed, 'a topic filter holds U+0000 [MQTT-1.5.3-2]');
+    return;
+  }
   for (const subscription of packet.subscriptions) {
     const { qos } = subscription;
     const asked = (qos >= 0 && qos <= 2 ? qos : 0) as QoS;

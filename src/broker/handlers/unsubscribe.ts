@@ -1,11 +1,12 @@
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { normalizeSubscribeTopic, parseChannel } from '../../channel/index.js';
 import type { EmitterError } from '../../errors.js';
-import { ReasonCode } from '../../mqtt/index.js';
+import { MqttErrorCode, ReasonCode } from '../../mqtt/index.js';
 import { reasonCodeOf, reasonStringOf } from '../mqtt5.js';
 import { keyedTopic } from '../keyless.js';
 import { plainFilterChannel, storedPlainFilter } from '../plain.js';
 import type { ClientSession } from '../session.js';
+import { holdsNullCharacter } from '../topic-limits.js';
 import { sharedToEmitter } from './subscribe.js';
 
 /**
@@ -16,6 +17,10 @@ export function handleUnsubscribe(session: ClientSession, packet: IUnsubscribePa
   const errors: EmitterError[] = [];
   const codes: number[] = [];
   const told: EmitterError[] = [];
+  if (packet.unsubscriptions.some(holdsNullCharacter)) {
+    session.connection.protocolError(MqttErrorCode.Malformed, 'a topic filter holds U+0000 [MQTT-1.5.3-2]');
+    return;
+  }
   for (const filter of packet.unsubscriptions) {
     const plain = plainFilterChannel(session.plain, session.core.authority, filter);
     const topic = plain !== undefined ? filter : (session.v5 && sharedToEmitter(filter)) || filter;
