@@ -130,6 +130,16 @@ export async function startEmitterTs(
   };
 }
 
+/**
+ * emitter-ts serving plain MQTT clients (`anonymous: rw`): no key in any topic, topics kept verbatim
+ * (`bench/fanin`, not `bench/fanin/`), matched MQTT-exactly.
+ */
+export async function startEmitterTsPlain(): Promise<RunningBroker> {
+  const broker = await startEmitterTs({ EMITTER_ANONYMOUS: 'rw' });
+  const plain = (channel: string): string => channel.replace(/\/$/, '');
+  return { ...broker, name: 'emitter-ts, plain MQTT', topic: plain, delivered: plain };
+}
+
 /** emitter-ts with the `ssd` provider (SQLite in a fresh directory) for messages and sessions. */
 export async function startEmitterTsSsd(): Promise<RunningBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-emitter-ssd-'));

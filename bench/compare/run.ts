@@ -9,6 +9,7 @@ import {
   startAedes,
   startBareNet,
   startEmitterTs,
+  startEmitterTsPlain,
   startEmitterTsSsd,
   startMosquitto,
   type RunningBroker,
@@ -74,8 +75,9 @@ const emitterTs311: Starter = async () => ({ ...(await startEmitterTs()), name: 
 const persistent: Starter[] = [startEmitterTsSsd, startAedes, () => startMosquitto({ persistence: true })];
 const endToEnd: Starter[] = [startEmitterTs, startAedes, () => startMosquitto({ persistence: true })];
 const scenarios: ScenarioSpec[] = [
-  { name: 'fan-in 8 -> 1, QoS 0', run: fanIn, scale: 1 },
-  { name: 'fan-out 1 -> 200', run: fanOut, scale: 1 },
+  // Plain-MQTT mode (issue 15) beside the keyed runs: the same scenario, topics without keys.
+  { name: 'fan-in 8 -> 1, QoS 0', run: fanIn, scale: 1, extra: [startEmitterTsPlain] },
+  { name: 'fan-out 1 -> 200', run: fanOut, scale: 1, extra: [startEmitterTsPlain] },
   // The same at protocol level 5 (CONNECT, SUBSCRIBE and PUBLISH in their v5 forms); Aedes 1.x has no
   // MQTT 5 and refuses the CONNECT. emitter-ts also runs at 3.1.1 in the same rounds for the ratio.
   {
@@ -92,7 +94,7 @@ const scenarios: ScenarioSpec[] = [
     extra: [emitterTs311],
     baseline: { name: V311, target: 1.1 },
   },
-  { name: 'point-to-point, 200 pairs', run: pointToPoint, scale: 1 },
+  { name: 'point-to-point, 200 pairs', run: pointToPoint, scale: 1, extra: [startEmitterTsPlain] },
   { name: 'wildcard, 1,000 + patterns', run: wildcard, scale: 1 },
   { name: 'QoS 1 fan-in, 100 in flight x 8', run: qos1FanIn, scale: 1 },
   // End to end against Mosquitto with persistence on (issue 20); emitter-ts at its default providers, as
